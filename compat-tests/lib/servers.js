@@ -286,6 +286,15 @@ async function login(redisUrl, user, opts = {}) {
   return { ...res, cookieHeader: res.cookie.split(';')[0] };
 }
 
+// logout destroys a session created by login (shared fixture only; the fallback deletes the key).
+async function logout(redisUrl, session) {
+  const fixture = sharedSessions();
+  const args = { store: 'redis', redisUrl, prefix: SESSION_PREFIX, secret: SECRET, sid: session.sid, signed: session.signed };
+  if (fixture && typeof fixture.logout === 'function') return fixture.logout(args);
+  const client = await redisClient(redisUrl);
+  return { destroyed: (await client.del(SESSION_PREFIX + session.sid)) === 1 };
+}
+
 let seq = 0;
 // uniqueUser gives a fresh user id per call so rate and subscription budgets never collide.
 function uniqueUser(tag = 'u') {
@@ -296,11 +305,12 @@ function uniqueUser(tag = 'u') {
 // describeTargets registers `body(ctx)` once per target inside describe('<title> [target]').
 // ctx.server / ctx.url / ctx.redis are set in before(); ctx.user(opts) logs a fresh user in and
 // returns { userId, session, auth } (auth = { sessionID: signed, userId }).
+// opts.concurrency: run the tests of one target concurrently (they must not share users/rooms).
 // opts.perTest: no shared server; tests start their own with ctx.start(env).
-function describeTargets(title, { env = {}, perTest = false } = {}, body) {
+function describeTargets(title, { env = {}, perTest = false, concurrency = false } = {}, body) {
   const { describe, before, after } = require('node:test');
   for (const target of targets()) {
-    describe(`${title} [${target}]`, () => {
+    describe(`${title} [${target}]`, { concurrency }, () => {
       const ctx = { target, servers: [] };
       ctx.start = async (extraEnv = {}) => {
         const srv = await startServer(target, { env: suiteEnv(ctx.redis.url, { ...env, ...extraEnv }) });
@@ -333,6 +343,6 @@ function describeTargets(title, { env = {}, perTest = false } = {}, body) {
 
 module.exports = {
   describeTargets,
-  targets, startServer, startRedis, suiteEnv, login, uniqueUser, closeClients, freePort, httpGet, delay,
+  targets, startServer, startRedis, suiteEnv, login, logout, uniqueUser, closeClients, freePort, httpGet, delay,
   SECRET, EMIT_TOKEN, SESSION_PREFIX, Server,
 };
