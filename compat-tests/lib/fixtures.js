@@ -109,9 +109,16 @@ function forEachTarget(title, body) {
   for (const target of targets()) {
     describe(`[${target}] ${title}`, () => {
       let fx = null;
-      before(async () => { fx = await startFixture(target); });
+      let startError = null;
+      // A fixture that cannot start (e.g. missing Go binary) fails every case with the reason.
+      before(async () => {
+        try { fx = await startFixture(target); } catch (e) { startError = e; }
+      });
       after(async () => { if (fx) await fx.stop(); });
-      body(() => fx, target);
+      body(() => {
+        if (startError) throw startError;
+        return fx;
+      }, target);
     });
   }
 }
