@@ -578,10 +578,11 @@ async function main() {
     try {
       for (const s of sockets) await s.data.queue;
     } catch { /* logged by the queue */ }
-    await new Promise((r) => io.close(() => r()));
-    try { if (redisSub) await redisSub.quit(); } catch { /* closing anyway */ }
-    try { if (redisClient) await redisClient.quit(); } catch { /* closing anyway */ }
-    try { if (mongoClient) await mongoClient.close(); } catch { /* closing anyway */ }
+    const bounded = (p) => Promise.race([p, new Promise((r) => setTimeout(r, 1000).unref())]).catch(() => {});
+    await bounded(new Promise((r) => io.close(() => r())));
+    if (redisSub) await bounded(redisSub.quit());
+    if (redisClient) await bounded(redisClient.quit());
+    if (mongoClient) await bounded(mongoClient.close());
     process.exit(0);
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));

@@ -1,0 +1,155 @@
+'use strict';
+// Graceful shutdown, restarts with the seed's restoreSubscriptions, disconnect reasons, the
+// emit endpoint switched off, and a session store that is down. Each test starts its own server.
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const { describeTargets, EMIT_TOKEN, startRedis, startServer, suiteEnv, delay } = require('../../lib/servers');
+const { connect, connectError, waitFor, postEmit, ack, SeedClient } = require('../../lib/client');
+
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+describeTargets('client: lifecycle', { perTest: true, concurrency: 3 }, (ctx) => {
+  test('SIGTERM: server:shutdown to every client, unhealthy during the grace period, then io server disconnect, exit 0', async () => {
+    const srv = await ctx.start({ SHUTDOWN_GRACE_MS: '1000' });
+    const u = await ctx.user();
+    const v = await ctx.user();
+    const clients = [
+      (await connect(srv.url, { auth: u.auth, transports: ['websocket'] })).socket,
+      (await connect(srv.url, { auth: u.auth, transports: ['polling'] })).socket,
+      (await connect(srv.url, { auth: v.auth })).socket, // default: polling + upgrade
+    ];
+    try {
+      const events = clients.map((s) => {
+        const order = [];
+        s.on('server:shutdown', () => order.push('server:shutdown'));
+        s.on('disconnect', (reason) => order.push(`disconnect:${reason}`));
+        return { order, shutdown: waitFor(s, 'server:shutdown', 3000), disconnect: waitFor(s, 'disconnect', 5000) };
+      });
+      const t0 = Date.now();
+      srv.kill('SIGTERM');
+      for (const e of events) {
+        const [data] = await e.shutdown;
+        assert.deepEqual(Object.keys(data), ['message', 'timestamp']);
+        assert.equal(typeof data.message, 'string');
+        assert.match(data.timestamp, ISO);
+      }
+      const h = await srv.health();
+      assert.equal(h.json && h.json.status, 'unhealthy', `health during grace: ${h.status} ${h.body}`);
+      for (const e of events) {
+        const [reason] = await e.disconnect;
+        assert.equal(reason, 'io server disconnect');
+        assert.deepEqual(e.order, ['server:shutdown', 'disconnect:io server disconnect']);
+      }
+      assert.ok(Date.now() - t0 >= 900, `disconnected after ${Date.now() - t0} ms, grace is 1000 ms`);
+      assert.equal(await srv.waitExit(5000), 0);
+    } finally {
+      for (const s of clients) s.close();
+    }
+  });
+
+  test('transport close when the server is SIGKILLed; the seed hook reconnects after a restart, restores subscriptions, updates flow', async () => {
+    const srv = await ctx.start();
+    const u = await ctx.user();
+    const seed = new SeedClient(srv.url, { sessionID: u.session.signed, userId: u.userId });
+    try {
+      await waitFor(seed.socket, 'connected', 5000);
+      assert.equal(seed.socket.io.engine.transport.name, 'websocket');
+      const sym = `RS${Date.now().toString(36).toUpperCase().slice(-6)}`;
+      const subs = ['subscribed:portfolio', 'subscribed:trades', 'subscribed:watchlist'].map((e) => waitFor(seed.socket, e));
+      seed.subscribe('portfolio');
+      seed.subscribe('trades');
+      seed.subscribe('watchlist', [sym]);
+      await Promise.all(subs);
+
+      const reason = waitFor(seed.socket, 'disconnect', 5000);
+      srv.kill('SIGKILL');
+      assert.equal((await reason)[0], 'transport close');
+      assert.equal(await srv.waitExit(5000), 'SIGKILL');
+
+      const restored = ['connected', 'subscribed:portfolio', 'subscribed:trades', 'subscribed:watchlist'].map((e) => waitFor(seed.socket, e, 10000));
+      await srv.start();
+      await Promise.all(restored);
+      assert.equal(seed.reconnects, 1);
+
+      const updates = [
+        ['portfolio:update', { room: `portfolio:${u.userId}`, data: { userId: u.userId, portfolio: { value: 1, dayPL: 2 } } }],
+        ['trade:executed', { room: `trades:${u.userId}`, data: { userId: u.userId, trade: { id: 'x' } } }],
+        ['quote:update', { room: `watchlist:${sym}`, data: { symbol: sym, quote: { price: 3, change: 0 } } }],
+      ];
+      for (const [event, { room, data }] of updates) {
+        const got = waitFor(seed.socket, event);
+        const res = await postEmit(srv.url, { room, event, data }, { token: EMIT_TOKEN });
+        assert.equal(res.status, 200);
+        assert.deepEqual((await got)[0], data);
+      }
+    } finally {
+      seed.close();
+    }
+  });
+
+  test("after a SIGTERM restart the seed's manual reconnect (io server disconnect) connects again", async () => {
+    const srv = await ctx.start({ SHUTDOWN_GRACE_MS: '100' });
+    const u = await ctx.user();
+    const seed = new SeedClient(srv.url, { sessionID: u.session.signed, userId: u.userId });
+    try {
+      await waitFor(seed.socket, 'connected', 5000);
+      const reason = waitFor(seed.socket, 'disconnect', 5000);
+      assert.equal(await srv.stop(), 0);
+      assert.equal((await reason)[0], 'io server disconnect');
+      const again = waitFor(seed.socket, 'connected', 10000);
+      await srv.start();
+      const [data] = await again;
+      assert.equal(data.userId, u.userId);
+      const res = await ack(seed.socket, 'ping', 'ok');
+      assert.equal(res.length, 2);
+    } finally {
+      seed.close();
+    }
+  });
+
+  test('ping timeout when the server stops answering (SIGSTOP), short ping settings', async () => {
+    const srv = await ctx.start({ PING_INTERVAL_MS: '200', PING_TIMEOUT_MS: '200' });
+    const u = await ctx.user();
+    const { socket } = await connect(srv.url, { auth: u.auth, transports: ['websocket'] });
+    try {
+      // the heartbeat works while the server runs
+      await waitFor(socket.io.engine, 'ping', 2000);
+      const reason = waitFor(socket, 'disconnect', 5000);
+      srv.kill('SIGSTOP');
+      try {
+        assert.equal((await reason)[0], 'ping timeout');
+      } finally {
+        srv.kill('SIGCONT');
+      }
+    } finally {
+      socket.close();
+    }
+  });
+
+  test('the emit endpoint answers 404 when no EMIT_TOKEN is configured', async () => {
+    const srv = await ctx.start({ EMIT_TOKEN: '' });
+    const res = await postEmit(srv.url, { event: 'x', data: 1 }, { token: EMIT_TOKEN });
+    assert.equal(res.status, 404);
+    const res2 = await postEmit(srv.url, { event: 'x', data: 1 });
+    assert.equal(res2.status, 404);
+  });
+
+  test('AUTHENTICATION_FAILED when the session store is down', async () => {
+    const redis = await startRedis();
+    if (process.env.REDIS_URL) return; // cannot stop a shared Redis
+    const srv = await startServer(ctx.target, { env: suiteEnv(redis.url) });
+    ctx.servers.push(srv);
+    const u = await (async () => {
+      const { login } = require('../../lib/servers');
+      const session = await login(redis.url, `down-${Date.now()}`);
+      return { auth: { sessionID: session.signed, userId: `down-${Date.now()}` }, session };
+    })();
+    await redis.stop();
+    const t0 = Date.now();
+    const err = await connectError(srv.url, { auth: { sessionID: u.session.signed, userId: 'whoever' }, transports: ['websocket'] }, 8000);
+    assert.equal(err.message, 'AUTHENTICATION_FAILED');
+    assert.equal(err.data && err.data.code, 'AUTHENTICATION_FAILED');
+    assert.ok(Date.now() - t0 < 5000, `answered after ${Date.now() - t0} ms`);
+    await delay(0);
+  });
+});
