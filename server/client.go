@@ -1,0 +1,149 @@
+package server
+
+import (
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/tradedash/realtime/server/engineio"
+	"github.com/tradedash/realtime/server/socketio"
+)
+
+// client is one Engine.IO connection, multiplexing the namespaces its
+// sockets joined (Node's Client). It implements engineio.Handler: its calls
+// come one at a time, in the order the client sent the packets.
+type client struct {
+	srv  *Server
+	conn *engineio.Session
+	dec  socketio.Decoder
+
+	mu      sync.Mutex
+	sockets map[string]*Socket // by namespace name
+	timer   *time.Timer        // connectTimeout
+}
+
+func newClient(srv *Server, conn *engineio.Session) *client {
+	c := &client{srv: srv, conn: conn}
+	c.timer = time.AfterFunc(srv.cfg.ConnectTimeout, c.onConnectTimeout)
+	return c
+}
+
+func (c *client) onConnectTimeout() {
+	c.mu.Lock()
+	none := len(c.sockets) == 0
+	c.mu.Unlock()
+	if none {
+		c.conn.Close()
+	}
+}
+
+// write sends encoded packets; volatile ones are dropped when the transport
+// cannot take them now.
+func (c *client) write(pkts []*engineio.Packet, volatile bool) {
+	if volatile && !c.conn.Writable() {
+		return
+	}
+	if err := c.conn.Send(pkts...); err == engineio.ErrSlowClient {
+		c.srv.log.Warn("slow client disconnected", "sid", c.conn.ID())
+	}
+}
+
+func (c *client) writePacket(p *socketio.Packet) {
+	c.write(encodePacket(p, true, false), false)
+}
+
+// OnMessage implements engineio.Handler.
+func (c *client) OnMessage(data []byte, binary bool) {
+	p, err := c.dec.Add(data, binary)
+	if err != nil {
+		c.srv.log.Debug("invalid packet, closing the connection", "sid", c.conn.ID(), "err", err)
+		c.closeWith(ReasonParseError)
+		return
+	}
+	if p == nil {
+		return
+	}
+	c.mu.Lock()
+	s := c.sockets[p.Nsp]
+	c.mu.Unlock()
+	switch {
+	case s == nil && p.Type == socketio.Connect:
+		c.connect(p)
+	case s != nil && p.Type != socketio.Connect && p.Type != socketio.ConnectError:
+		s.onPacket(p)
+	default:
+		// Node: "invalid state", the connection is closed.
+		c.closeWith(ReasonForcedClose)
+	}
+}
+
+// closeWith closes the connection after a protocol error.
+func (c *client) closeWith(reason string) {
+	c.conn.Close()
+	_ = reason
+}
+
+func (c *client) connect(p *socketio.Packet) {
+	nsp := c.srv.namespace(p.Nsp)
+	if nsp == nil {
+		c.writePacket(&socketio.Packet{
+			Type: socketio.ConnectError, Nsp: p.Nsp, ID: socketio.NoID,
+			Data: json.RawMessage(`{"message":"Invalid namespace"}`),
+		})
+		return
+	}
+	auth := p.Data
+	if len(auth) == 0 {
+		auth = json.RawMessage("{}")
+	}
+	nsp.add(c, auth)
+}
+
+func (c *client) addSocket(s *Socket) {
+	c.mu.Lock()
+	if c.sockets == nil {
+		c.sockets = make(map[string]*Socket, 1)
+	}
+	c.sockets[s.nsp.name] = s
+	c.mu.Unlock()
+	c.timer.Stop()
+}
+
+func (c *client) removeSocket(s *Socket) {
+	c.mu.Lock()
+	if c.sockets[s.nsp.name] == s {
+		delete(c.sockets, s.nsp.name)
+	}
+	c.mu.Unlock()
+}
+
+// OnClose implements engineio.Handler: every socket of the connection is
+// disconnected with the transport's reason.
+func (c *client) OnClose(reason string, err error) {
+	c.timer.Stop()
+	c.mu.Lock()
+	socks := make([]*Socket, 0, len(c.sockets))
+	for _, s := range c.sockets {
+		socks = append(socks, s)
+	}
+	c.mu.Unlock()
+	for _, s := range socks {
+		s.onClose(reason)
+	}
+	c.dec.Reset()
+}
+
+// disconnectAll disconnects every socket of the connection and closes it
+// once their DISCONNECT packets are out.
+func (c *client) disconnectAll() {
+	c.mu.Lock()
+	socks := make([]*Socket, 0, len(c.sockets))
+	for _, s := range c.sockets {
+		socks = append(socks, s)
+	}
+	c.mu.Unlock()
+	for _, s := range socks {
+		s.Disconnect(false)
+	}
+	c.conn.Close()
+}

@@ -1,0 +1,167 @@
+package engineio
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+)
+
+var payloadPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// writePayload answers a poll with packets, as Node's polling transport does.
+func writePayload(w http.ResponseWriter, packets []*Packet) {
+	bp := payloadPool.Get().(*[]byte)
+	buf := encodePayload((*bp)[:0], packets)
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=UTF-8")
+	h.Set("Content-Length", strconv.Itoa(len(buf)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(buf)
+	if cap(buf) <= 64<<10 {
+		*bp = buf[:0]
+		payloadPool.Put(bp)
+	}
+}
+
+// openPolling answers the handshake GET with the open packet.
+func (s *Session) openPolling(w http.ResponseWriter) {
+	s.startHeartbeat()
+	writePayload(w, []*Packet{{Type: Open, Data: s.handshakeBody(true)}})
+}
+
+// handlePoll serves a GET: it answers at once with what is queued, or waits
+// for output, the end of the session, or the client going away.
+func (s *Session) handlePoll(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	switch {
+	case s.state == stateClosed:
+		s.mu.Unlock()
+		writeError(w, ErrUnknownSID)
+		return
+	case s.state == stateClosing:
+		out := append(s.takeQueueLocked(), &Packet{Type: Close})
+		s.state = stateClosed
+		s.mu.Unlock()
+		s.srv.remove(s)
+		writePayload(w, out)
+		return
+	case s.poll != nil:
+		// Two polls at once: Node answers the first with a close packet and
+		// this one with a bare 400, and ends the session.
+		s.mu.Unlock()
+		writeEmpty(w, http.StatusBadRequest)
+		s.close("transport error", ErrOverlap, false)
+		return
+	case len(s.queue) > 0:
+		out := s.takeQueueLocked()
+		s.mu.Unlock()
+		writePayload(w, out)
+		return
+	case s.upgrading:
+		// The client is moving to WebSocket: release its poll at once.
+		s.mu.Unlock()
+		writePayload(w, []*Packet{{Type: Noop}})
+		return
+	}
+	p := &poll{wake: make(chan struct{}, 1)}
+	s.poll = p
+	s.mu.Unlock()
+
+	select {
+	case <-p.wake:
+	case <-r.Context().Done():
+		s.mu.Lock()
+		mine := s.poll == p
+		if mine {
+			s.poll = nil
+		}
+		s.mu.Unlock()
+		if mine {
+			s.close("transport error", errors.New("engineio: poll connection closed prematurely"), false)
+		}
+		return
+	}
+	s.mu.Lock()
+	if s.poll == p {
+		s.poll = nil
+	}
+	out := s.takeQueueLocked()
+	if p.final != 0 {
+		out = append(out, &Packet{Type: p.final})
+	} else if len(out) == 0 {
+		out = append(out, &Packet{Type: Noop})
+	}
+	s.mu.Unlock()
+	writePayload(w, out)
+}
+
+// handlePost serves a POST of packets from the client. The packets are
+// handled before the answer, so that two requests of one session are handled
+// in the order they arrive.
+func (s *Session) handlePost(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		st := s.state
+		s.mu.Unlock()
+		if st == stateClosing {
+			writeOK(w) // Node drops data for a closing socket
+		} else {
+			writeError(w, ErrUnknownSID)
+		}
+		return
+	}
+	if s.posting {
+		s.mu.Unlock()
+		writeEmpty(w, http.StatusBadRequest)
+		s.close("transport error", ErrOverlap, false)
+		return
+	}
+	s.posting = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.posting = false
+		s.mu.Unlock()
+	}()
+
+	if r.Header.Get("Content-Type") == "application/octet-stream" {
+		// Engine.IO 4 sends binary as base64 inside text payloads.
+		writeEmpty(w, http.StatusBadRequest)
+		s.close("transport error", errors.New("engineio: invalid content"), false)
+		return
+	}
+	limit := s.srv.cfg.MaxPayload
+	if r.ContentLength > int64(limit) {
+		writeEmpty(w, http.StatusRequestEntityTooLarge)
+		s.close("transport error", ErrTooLarge, false)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
+	if err != nil {
+		s.close("transport error", errors.New("engineio: data request connection closed prematurely"), false)
+		return
+	}
+	if len(body) > limit {
+		writeEmpty(w, http.StatusRequestEntityTooLarge)
+		s.close("transport error", ErrTooLarge, false)
+		return
+	}
+	packets, perr := decodePayload(body)
+	s.deliver(packets)
+	if perr != nil {
+		writeError(w, ErrBadRequest)
+		s.close("parse error", perr, false)
+		return
+	}
+	writeOK(w)
+}
+
+func writeOK(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html")
+	h.Set("Content-Length", "2")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte("ok"))
+}

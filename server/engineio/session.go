@@ -1,0 +1,387 @@
+package engineio
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Errors a session reports to its handler with the close reason.
+var (
+	ErrClosed     = errors.New("engineio: session closed")
+	ErrSlowClient = errors.New("engineio: client does not read its output")
+	ErrOverlap    = errors.New("engineio: overlapping requests from the client")
+	ErrTooLarge   = errors.New("engineio: payload over the size limit")
+)
+
+// Handler receives a session's incoming messages and its end. The calls are
+// never concurrent: messages arrive one at a time in the order the client
+// sent them, and OnClose comes once, after the last OnMessage.
+type Handler interface {
+	OnMessage(data []byte, binary bool)
+	OnClose(reason string, err error)
+}
+
+type state uint8
+
+const (
+	stateOpen state = iota
+	stateClosing
+	stateClosed
+)
+
+type transportKind uint8
+
+const (
+	transportPolling transportKind = iota
+	transportWebSocket
+)
+
+// poll is a pending GET of a polling session.
+type poll struct {
+	wake  chan struct{} // buffered(1): something to send, or the end
+	final PacketType    // Close or Noop to append, 0 for none
+}
+
+// Session is one Engine.IO connection, whatever its transport.
+//
+// Lock order: inMu before mu. mu guards the output queue and the transport
+// state and is never held while calling the handler or doing I/O.
+type Session struct {
+	id  string
+	srv *Server
+
+	// What the handshake request said, kept for the upper layers.
+	header     http.Header
+	query      url.Values
+	remoteAddr string
+	secure     bool
+
+	mu        sync.Mutex
+	state     state
+	transport transportKind
+	queue     []*Packet
+	queued    int
+	poll      *poll // pending GET (polling)
+	posting   bool  // a POST is being handled (polling)
+	ws        *wsConn
+	upgrading bool // a probe WebSocket is in progress or done
+	timer     *time.Timer
+	pongWait  bool // a ping is out, its pong not yet in
+
+	inMu      sync.Mutex // serializes the handler's calls
+	handler   Handler
+	closed    atomic.Bool
+	notified  atomic.Bool
+	closeWhy  string
+	closeErr  error
+	closeOnce sync.Once
+}
+
+func newSession(srv *Server, id string, r *http.Request) *Session {
+	return &Session{
+		id:         id,
+		srv:        srv,
+		header:     r.Header.Clone(),
+		query:      r.URL.Query(),
+		remoteAddr: r.RemoteAddr,
+		secure:     r.TLS != nil,
+	}
+}
+
+// ID returns the session id (sid).
+func (s *Session) ID() string { return s.id }
+
+// Header returns the headers of the handshake request.
+func (s *Session) Header() http.Header { return s.header }
+
+// Query returns the query of the handshake request.
+func (s *Session) Query() url.Values { return s.query }
+
+// RemoteAddr returns the client's address as the handshake request saw it.
+func (s *Session) RemoteAddr() string { return s.remoteAddr }
+
+// Secure reports whether the handshake came over TLS.
+func (s *Session) Secure() bool { return s.secure }
+
+// SetHandler sets the handler; call it from Config.OnConnection.
+func (s *Session) SetHandler(h Handler) { s.handler = h }
+
+// Transport returns "polling" or "websocket".
+func (s *Session) Transport() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.transport == transportWebSocket {
+		return "websocket"
+	}
+	return "polling"
+}
+
+func (s *Session) isPolling() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.transport == transportPolling
+}
+
+// handshakeBody is the open packet's JSON, keys in Node's order.
+func (s *Session) handshakeBody(upgrades bool) []byte {
+	cfg := &s.srv.cfg
+	b := make([]byte, 0, 128)
+	b = append(b, `{"sid":"`...)
+	b = append(b, s.id...)
+	if upgrades && !cfg.DisableWebSocket {
+		b = append(b, `","upgrades":["websocket"],"pingInterval":`...)
+	} else {
+		b = append(b, `","upgrades":[],"pingInterval":`...)
+	}
+	b = strconv.AppendInt(b, cfg.PingInterval.Milliseconds(), 10)
+	b = append(b, `,"pingTimeout":`...)
+	b = strconv.AppendInt(b, cfg.PingTimeout.Milliseconds(), 10)
+	b = append(b, `,"maxPayload":`...)
+	b = strconv.AppendInt(b, int64(cfg.MaxPayload), 10)
+	return append(b, '}')
+}
+
+// startHeartbeat arms the ping timer: a ping every PingInterval, and the
+// session closes when its pong is not back within PingTimeout.
+func (s *Session) startHeartbeat() {
+	s.mu.Lock()
+	s.timer = time.AfterFunc(s.srv.cfg.PingInterval, s.onTimer)
+	s.mu.Unlock()
+}
+
+func (s *Session) onTimer() {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return
+	}
+	if s.pongWait {
+		s.mu.Unlock()
+		s.close("ping timeout", nil, false)
+		return
+	}
+	s.pongWait = true
+	s.timer.Reset(s.srv.cfg.PingTimeout)
+	s.enqueueLocked(&Packet{Type: Ping})
+	s.mu.Unlock()
+}
+
+func (s *Session) onPong() {
+	s.mu.Lock()
+	if s.pongWait && s.state == stateOpen {
+		s.pongWait = false
+		s.timer.Reset(s.srv.cfg.PingInterval)
+	}
+	s.mu.Unlock()
+}
+
+// Send queues packets for the client. It never blocks on the network. A
+// packet may be shared with other sessions and must not be modified after.
+// When the pending output passes Config.MaxBufferedBytes, the session is
+// closed (a slow client) and ErrSlowClient returned.
+func (s *Session) Send(packets ...*Packet) error {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	for _, p := range packets {
+		s.enqueueLocked(p)
+	}
+	over := s.queued > s.srv.cfg.MaxBufferedBytes
+	s.mu.Unlock()
+	if over {
+		s.close("transport error", ErrSlowClient, false)
+		return ErrSlowClient
+	}
+	return nil
+}
+
+// Writable reports whether a packet sent now would leave at once: a poll is
+// pending, or the WebSocket has nothing queued. Volatile messages are dropped
+// when it is false, as Node does.
+func (s *Session) Writable() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateOpen {
+		return false
+	}
+	if s.transport == transportWebSocket {
+		return len(s.queue) == 0
+	}
+	return s.poll != nil && len(s.queue) == 0
+}
+
+// enqueueLocked appends p and wakes the transport.
+func (s *Session) enqueueLocked(p *Packet) {
+	s.queue = append(s.queue, p)
+	s.queued += p.size()
+	s.wakeLocked()
+}
+
+func (s *Session) wakeLocked() {
+	if s.transport == transportWebSocket && s.ws != nil {
+		select {
+		case s.ws.wake <- struct{}{}:
+		default:
+		}
+		return
+	}
+	if s.poll != nil {
+		select {
+		case s.poll.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// takeQueueLocked hands the pending output to a transport.
+func (s *Session) takeQueueLocked() []*Packet {
+	q := s.queue
+	s.queue = nil
+	s.queued = 0
+	return q
+}
+
+// Close closes the session from the server side, after the packets already
+// queued are delivered (reason "forced close").
+func (s *Session) Close() { s.close("forced close", nil, true) }
+
+// close ends the session. With flush, the queued packets still go out: over
+// WebSocket before the connection is closed, over polling with the close
+// packet in the next GET. The handler's OnClose runs once, after any
+// OnMessage in progress.
+func (s *Session) close(reason string, err error, flush bool) {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return
+	}
+	s.closeWhy, s.closeErr = reason, err
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	var final PacketType = Close
+	if reason == "transport close" {
+		// The client closed: its pending poll gets a NOOP (Node does so).
+		final = Noop
+	}
+	if !flush {
+		s.takeQueueLocked()
+	}
+	switch {
+	case s.transport == transportWebSocket && s.ws != nil:
+		s.state = stateClosed
+		s.ws.closeAfterFlush(flush)
+	case s.poll != nil || !flush:
+		s.state = stateClosed
+		if s.poll != nil {
+			s.poll.final = final
+			select {
+			case s.poll.wake <- struct{}{}:
+			default:
+			}
+		}
+	default:
+		// Polling with output for a GET not yet here: keep the session
+		// reachable until that GET, or CloseTimeout.
+		s.state = stateClosing
+		time.AfterFunc(s.srv.cfg.CloseTimeout, s.finishClosing)
+	}
+	if s.state == stateClosed {
+		s.srv.remove(s)
+	}
+	s.mu.Unlock()
+	s.srv.open.Add(-1)
+	s.closed.Store(true)
+	if s.inMu.TryLock() {
+		s.unlockIn()
+	}
+}
+
+func (s *Session) finishClosing() {
+	s.mu.Lock()
+	if s.state == stateClosing {
+		s.state = stateClosed
+		s.takeQueueLocked()
+	}
+	s.mu.Unlock()
+	s.srv.remove(s)
+}
+
+// lockIn starts a delivery to the handler; it reports false when the session
+// is closed and nothing may be delivered any more.
+func (s *Session) lockIn() bool {
+	s.inMu.Lock()
+	if s.closed.Load() {
+		s.unlockIn()
+		return false
+	}
+	return true
+}
+
+// unlockIn ends a delivery. If the session closed meanwhile, the handler's
+// OnClose runs here, after the last OnMessage, exactly once.
+func (s *Session) unlockIn() {
+	for {
+		if s.closed.Load() && s.notified.CompareAndSwap(false, true) && s.handler != nil {
+			s.handler.OnClose(s.closeWhy, s.closeErr)
+		}
+		s.inMu.Unlock()
+		if !s.closed.Load() || s.notified.Load() {
+			return
+		}
+		if !s.inMu.TryLock() {
+			return
+		}
+	}
+}
+
+// deliver hands incoming packets to the handler in order. It stops at the
+// first packet that closes the session.
+func (s *Session) deliver(packets []inPacket) {
+	if !s.lockIn() {
+		return
+	}
+	defer s.unlockIn()
+	for _, p := range packets {
+		if s.closed.Load() {
+			return
+		}
+		switch p.Type {
+		case Message:
+			if s.handler != nil {
+				s.handler.OnMessage(p.Data, p.Binary)
+			}
+		case Pong:
+			s.onPong()
+		case Close:
+			s.close("transport close", nil, false)
+		case Ping:
+			// Engine.IO 4 pings go from server to client only.
+			s.close("transport error", errors.New("engineio: invalid heartbeat direction"), false)
+		}
+		// Open, Upgrade and Noop from the client are ignored, as in Node.
+	}
+}
+
+// wsConn is the WebSocket transport of a session.
+type wsConn struct {
+	conn     *websocket.Conn
+	wake     chan struct{}
+	done     chan struct{} // closed to stop the writer
+	doneOnce sync.Once
+	flush    atomic.Bool // write the queue before closing
+}
+
+func (w *wsConn) closeAfterFlush(flush bool) {
+	w.flush.Store(flush)
+	w.doneOnce.Do(func() { close(w.done) })
+}
