@@ -102,8 +102,13 @@ async function main() {
     }, 1000),
     setInterval(() => {
       for (const userId of rooms('user:')) {
-        const value = 100000 + (Math.random() - 0.4) * 3000;
-        io.to(`user:${userId}`).emit('portfolio:update', { userId, portfolio: { value: r2(value), dayPL: r2(value - 100000), dayPLPercent: r2((value - 100000) / 1000) } });
+        const positions = ['AAPL', 'MSFT', 'NVDA'].map((symbol, i) => {
+          const p = r2(price(symbol).price);
+          return { symbol, quantity: 10 * (i + 1), price: p, value: r2(p * 10 * (i + 1)) };
+        });
+        const value = 90000 + positions.reduce((sum, p) => sum + p.value, 0);
+        const open = 90000 + positions.reduce((sum, p) => sum + prices.get(p.symbol).close * p.quantity, 0);
+        io.to(`user:${userId}`).emit('portfolio:update', { userId, portfolio: { value: r2(value), dayPL: r2(value - open), dayPLPercent: r2((100 * (value - open)) / open), positions } });
       }
     }, 3000),
     setInterval(() => {

@@ -26,15 +26,15 @@ export default function PortfolioCard({ portfolio, history }) {
       {Array.isArray(p.positions) && p.positions.length > 0 && (
         <table className="positions">
           <thead>
-            <tr><th>Symbol</th><th>Qty</th><th>Price</th><th>Value</th></tr>
+            <tr><th>Symbol</th><th className="num">Qty</th><th className="num">Price</th><th className="num">Value</th></tr>
           </thead>
           <tbody>
             {p.positions.map(pos => (
               <tr key={pos.symbol}>
                 <td className="sym">{pos.symbol}</td>
-                <td>{pos.quantity}</td>
-                <td>{formatPrice(pos.price)}</td>
-                <td>{formatMoney(pos.value)}</td>
+                <td className="num">{pos.quantity}</td>
+                <td className="num">{formatPrice(pos.price)}</td>
+                <td className="num">{formatMoney(pos.value)}</td>
               </tr>
             ))}
           </tbody>
