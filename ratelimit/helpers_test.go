@@ -62,12 +62,7 @@ func backends(t *testing.T) []backend {
 				return l
 			},
 			subs: func(t testing.TB, cfg SubscriptionConfig) SubscriptionLimiter {
-				l, err := NewRedisSubscriptionLimiter(RedisSubscriptionConfig{SubscriptionConfig: cfg, Client: client, Prefix: prefix()})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { _ = l.Close() })
-				return l
+				return newRedisSubs(t, client, RedisSubscriptionConfig{SubscriptionConfig: cfg, Prefix: prefix()})
 			},
 		},
 	}

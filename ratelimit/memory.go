@@ -7,8 +7,7 @@ import (
 )
 
 // MemoryEventLimiter is an EventLimiter for a single server instance: a
-// sliding log of admission times per (user, event) pair, kept in a ring of
-// Max slots. Idle pairs are swept at most once per Window, amortised over
+// sliding log of admission times per (user, event) pair, at most Max long. Idle pairs are swept at most once per Window, amortised over
 // Allow calls, so memory stays bounded by the pairs active in one window.
 type MemoryEventLimiter struct {
 	max    int
@@ -22,11 +21,10 @@ type MemoryEventLimiter struct {
 
 type eventKey struct{ user, event string }
 
-// slidingLog is a ring of admission times (offsets from base), oldest at head.
+// slidingLog holds admission times (offsets from base), oldest first. It
+// grows with use, not to Max up front, and append compacts it.
 type slidingLog struct {
 	times []time.Duration
-	head  int
-	n     int
 }
 
 // NewMemoryEventLimiter returns an in-process EventLimiter.
@@ -51,31 +49,31 @@ func (m *MemoryEventLimiter) Allow(_ context.Context, userKey, event string) (De
 	k := eventKey{userKey, event}
 	l := m.logs[k]
 	if l == nil {
-		l = &slidingLog{times: make([]time.Duration, m.max)}
+		l = &slidingLog{}
 		m.logs[k] = l
 	}
 	l.expire(now, m.window)
-	if l.n < m.max {
-		l.times[(l.head+l.n)%m.max] = now
-		l.n++
-		return Decision{Allowed: true, Remaining: m.max - l.n}, nil
+	if len(l.times) < m.max {
+		l.times = append(l.times, now)
+		return Decision{Allowed: true, Remaining: m.max - len(l.times)}, nil
 	}
-	return Decision{RetryAfter: l.times[l.head] + m.window - now}, nil
+	return Decision{RetryAfter: l.times[0] + m.window - now}, nil
 }
 
 // expire drops the entries whose window has passed: an entry admitted at t
 // counts during [t, t+window).
 func (l *slidingLog) expire(now, window time.Duration) {
-	for l.n > 0 && now >= l.times[l.head]+window {
-		l.head = (l.head + 1) % len(l.times)
-		l.n--
+	i := 0
+	for i < len(l.times) && now >= l.times[i]+window {
+		i++
 	}
+	l.times = l.times[i:]
 }
 
 func (m *MemoryEventLimiter) sweep(now time.Duration) {
 	for k, l := range m.logs {
 		l.expire(now, m.window)
-		if l.n == 0 {
+		if len(l.times) == 0 {
 			delete(m.logs, k)
 		}
 	}

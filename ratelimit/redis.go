@@ -597,7 +597,6 @@ func orDefaultDuration(d, def time.Duration) time.Duration {
 	return d
 }
 
-
 var (
 	_ EventLimiter        = (*RedisEventLimiter)(nil)
 	_ SubscriptionLimiter = (*RedisSubscriptionLimiter)(nil)
