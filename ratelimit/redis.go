@@ -64,8 +64,9 @@ local max = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local n = redis.call('ZCARD', KEYS[1])
 if n < max then
-  -- unique member: within one µs the count only grows
-  redis.call('ZADD', KEYS[1], now, now .. ':' .. n)
+  -- unique member, built from TIME's exact strings (a Lua number would be
+  -- printed with 14 digits): within one µs the count only grows
+  redis.call('ZADD', KEYS[1], now, t[1] .. '.' .. t[2] .. ':' .. n)
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   return {1, 0, max - n - 1}
 end
