@@ -136,6 +136,9 @@ class WsClient {
         res.on('data', (c) => (b += c));
         res.on('end', () => {
           this.unexpected.body = b;
+          // the HTTP upgrade was refused: record it as a close so waitClose() resolves
+          this.closed = { code: null, http: res.statusCode, reason: b, at: Date.now() };
+          this._wake();
           reject(Object.assign(new Error(`unexpected response ${res.statusCode}`), { response: this.unexpected }));
         });
       });

@@ -97,6 +97,8 @@ for (const endpoint of ['eio', 'sio']) {
     });
 
     for (const [name, query] of [['missing EIO', '?transport=websocket'], ['EIO=3', '?EIO=3&transport=websocket']]) {
+      // Node accepts the WebSocket and then writes an HTTP 400 onto the upgraded socket and
+      // destroys it; refusing the upgrade with HTTP 400 is indistinguishable for a client.
       it(`websocket with ${name}: no open packet, connection ends`, async () => {
         const c = new R.WsClient(`${base().replace(/^http/, 'ws')}/${query}`);
         await c.opened.catch(() => {});
