@@ -1,0 +1,80 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+)
+
+// DefaultMaxSymbols is the most symbols one watchlist request may carry.
+const DefaultMaxSymbols = 50
+
+// maxSymbolLen is the longest valid symbol.
+const maxSymbolLen = 16
+
+// validSymbol reports whether s (already trimmed and upper-cased) is 1-16
+// characters of A-Z 0-9 . - / starting with a letter or digit.
+func validSymbol(s string) bool {
+	if len(s) == 0 || len(s) > maxSymbolLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case i > 0 && (c == '.' || c == '-' || c == '/'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// parseSymbols validates a watchlist payload {symbols: string[]} and
+// returns the normalised symbols (trimmed, upper-cased, duplicates merged,
+// first occurrence order). Any invalid symbol refuses the whole request.
+func parseSymbols(raw json.RawMessage, max int) ([]string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil, invalid("payload must be an object { symbols: string[] }")
+	}
+	var p struct {
+		Symbols json.RawMessage `json:"symbols"`
+	}
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, invalid("payload must be an object { symbols: string[] }")
+	}
+	var items []json.RawMessage
+	if s := bytes.TrimSpace(p.Symbols); len(s) == 0 || s[0] != '[' || json.Unmarshal(s, &items) != nil || len(items) == 0 {
+		return nil, invalid("symbols must be a non-empty array of strings")
+	}
+	if len(items) > max {
+		return nil, invalid("at most %d symbols per request", max)
+	}
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		var s string
+		if len(it) == 0 || it[0] != '"' || json.Unmarshal(it, &s) != nil {
+			return nil, invalid("symbols must be strings")
+		}
+		sym := strings.ToUpper(strings.TrimSpace(s))
+		if !validSymbol(sym) {
+			shown := string(it)
+			if len(shown) > 40 {
+				shown = shown[:40]
+			}
+			return nil, invalid("invalid symbol: %s", shown)
+		}
+		dup := false
+		for _, o := range out {
+			if o == sym {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, sym)
+		}
+	}
+	return out, nil
+}
