@@ -24,19 +24,19 @@ const reconnectWindow = time.Minute
 type metrics struct {
 	reg *prometheus.Registry
 
-	connects        *prometheus.CounterVec
-	disconnects     *prometheus.CounterVec
-	reconnections   prometheus.Counter
-	connectRefused  *prometheus.CounterVec
-	eventDuration   *prometheus.HistogramVec
-	emits           *prometheus.CounterVec
-	errorEvents     *prometheus.CounterVec
-	rateRejections  *prometheus.CounterVec
-	capRejections   *prometheus.CounterVec
-	limiterDown     *prometheus.CounterVec
-	storeErrors     prometheus.Counter
-	storeDuration   prometheus.Histogram
-	adapterErrors   *prometheus.CounterVec
+	connects       *prometheus.CounterVec
+	disconnects    *prometheus.CounterVec
+	reconnections  prometheus.Counter
+	connectRefused *prometheus.CounterVec
+	eventDuration  *prometheus.HistogramVec
+	emits          *prometheus.CounterVec
+	errorEvents    *prometheus.CounterVec
+	rateRejections *prometheus.CounterVec
+	capRejections  *prometheus.CounterVec
+	limiterDown    *prometheus.CounterVec
+	storeErrors    prometheus.Counter
+	storeDuration  prometheus.Histogram
+	adapterErrors  *prometheus.CounterVec
 
 	mu       sync.Mutex
 	lastSeen map[string]time.Time // user key -> last disconnect
