@@ -116,7 +116,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	if cfg.Demo {
 		if creator == nil {
-			return nil, errors.New("DEMO: the dev login needs SESSION_STORE=memory")
+			return nil, errors.New("DEMO: the dev login needs SESSION_STORE=memory or redis")
 		}
 		a.srv.Handle("/dev/login", demo.DevLoginHandler(creator, cfg.SessionCookieName, log))
 		feed, err := demo.NewFeed(demo.FeedConfig{Emitter: a.srv, TradeInterval: cfg.DemoTradeInterval, Logger: log})
@@ -222,14 +222,26 @@ func (a *App) sessionStore(ctx context.Context, rdb *redis.Client) (auth.Session
 		if err != nil {
 			return nil, nil, fmt.Errorf("SESSION_STORE=redis: %w", err)
 		}
-		return s, nil, nil
+		if !cfg.Demo {
+			return s, nil, nil
+		}
+		// The dev login writes connect-redis sessions, which outlive a
+		// restart of this process.
+		creator, err := demo.NewRedisSessions(demo.RedisSessionsConfig{Client: rdb, Prefix: cfg.SessionRedisPrefix, Secret: firstSecret(cfg)})
+		if err != nil {
+			return nil, nil, fmt.Errorf("DEMO: %w", err)
+		}
+		return s, creator, nil
 	}
 	m := auth.NewMemoryStore(auth.MemoryConfig{})
-	secret := ""
+	return m, devSessions{store: m, secret: firstSecret(cfg)}, nil
+}
+
+func firstSecret(cfg Config) string {
 	if len(cfg.SessionSecrets) > 0 {
-		secret = cfg.SessionSecrets[0]
+		return cfg.SessionSecrets[0]
 	}
-	return m, devSessions{store: m, secret: secret}, nil
+	return ""
 }
 
 // devSessions creates dev-login sessions in the memory store.
