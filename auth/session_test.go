@@ -2,6 +2,10 @@ package auth
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,4 +127,40 @@ func TestMemoryStore(t *testing.T) {
 	if _, err := m.Get(t.Context(), sid2); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("destroyed: err = %v", err)
 	}
+}
+
+// TestDecryptNodeCiphertexts decrypts documents connect-mongo 6 wrote (with
+// crypto secret "cs") against FerretDB, kept in the fuzz seed corpus.
+func TestDecryptNodeCiphertexts(t *testing.T) {
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	for _, name := range []string{"kruptein", "webcrypto"} {
+		t.Run(name, func(t *testing.T) {
+			doc := readCorpusBytes(t, "FuzzDecodeMongoDocument", name)
+			s, err := decodeMongoDocument(doc, newSessionCipher("cs", "", 0), now)
+			if err != nil || s.User != "u1" || s.UserRole != "admin" {
+				t.Fatalf("decode = %#v, %v", s, err)
+			}
+			if _, err := decodeMongoDocument(doc, newSessionCipher("wrong", "", 0), now); !errors.Is(err, ErrCorruptSession) {
+				t.Fatalf("wrong secret: err = %v, want ErrCorruptSession", err)
+			}
+		})
+	}
+}
+
+func readCorpusBytes(t *testing.T, fuzz, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "fuzz", fuzz, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitN(string(data), "\n", 3)
+	q, ok := strings.CutPrefix(lines[1], "[]byte(")
+	if !ok {
+		t.Fatalf("corpus file %s: unexpected %q", name, lines[1])
+	}
+	s, err := strconv.Unquote(strings.TrimSuffix(q, ")"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(s)
 }

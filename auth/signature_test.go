@@ -84,10 +84,10 @@ func TestDecodeCookieValue(t *testing.T) {
 		{"plain", "plain"},
 		{"s%3Aabc.d%2Be%2Ff", "s:abc.d+e/f"},
 		{"a+b", "a+b"},
-		{"a%2", "a%2"},          // truncated escape: unchanged
-		{"%E2%82%AC", "€"},      // UTF-8
-		{"%FF", "%FF"},          // invalid UTF-8: unchanged, like decodeURIComponent throwing
-		{"%C0%AF", "%C0%AF"},    // overlong: unchanged
+		{"a%2", "a%2"},             // truncated escape: unchanged
+		{"%E2%82%AC", "€"},         // UTF-8
+		{"%FF", "%FF"},             // invalid UTF-8: unchanged, like decodeURIComponent throwing
+		{"%C0%AF", "%C0%AF"},       // overlong: unchanged
 		{"%ED%A0%80", "%ED%A0%80"}, // surrogate: unchanged
 	}
 	for _, tc := range tests {
