@@ -1,0 +1,104 @@
+// Package adapter is the Redis adapter of the Socket.IO server: it spans a
+// namespace over every instance of a cluster sharing one Redis, speaking the
+// wire format of Node's @socket.io/redis-adapter 8.3 (createAdapter), so Go
+// and Node instances can serve the same cluster and @socket.io/redis-emitter
+// reaches Go clients.
+package adapter
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults of Config.
+const (
+	DefaultKey             = "socket.io"
+	DefaultRequestsTimeout = 5 * time.Second
+	DefaultPublishTimeout  = 2 * time.Second
+	DefaultPublishQueue    = 4096
+)
+
+// Config configures New.
+type Config struct {
+	// Client publishes and makes requests (PUBSUB NUMSUB); the subscriber
+	// connection is opened from its options. Required.
+	Client redis.UniversalClient
+	// Key is the channel prefix. Zero means "socket.io", Node's default.
+	Key string
+	// RequestsTimeout bounds the cluster requests (fetchSockets,
+	// serverSideEmit with ack, serverCount). Zero means 5 s.
+	RequestsTimeout time.Duration
+	// Sharded selects Redis 7 sharded Pub/Sub (Node's createShardedAdapter).
+	// Not implemented yet: New returns ErrShardedUnsupported.
+	Sharded bool
+	// PublishTimeout bounds one PUBLISH. Zero means 2 s.
+	PublishTimeout time.Duration
+	// PublishQueue is how many outgoing messages may wait for Redis; when
+	// it is full (Redis down or slow) new ones are dropped and counted.
+	// Zero means 4096.
+	PublishQueue int
+	// OnDrop, when set, is called for every incoming message that could
+	// not be decoded or handled and for every outgoing message dropped, with
+	// the reason. It must not block.
+	OnDrop func(reason DropReason, err error)
+	// Logger receives the adapter's logs. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// DropReason says why a message was dropped.
+type DropReason string
+
+// Drop reasons.
+const (
+	DropMalformed    DropReason = "malformed"     // an incoming message we could not decode
+	DropUnknown      DropReason = "unknown"       // an incoming message of an unknown type
+	DropQueueFull    DropReason = "queue_full"    // an outgoing message with no room in the queue
+	DropPublishError DropReason = "publish_error" // an outgoing message Redis refused or timed out on
+)
+
+func (c Config) withDefaults() Config {
+	if c.Key == "" {
+		c.Key = DefaultKey
+	}
+	if c.RequestsTimeout <= 0 {
+		c.RequestsTimeout = DefaultRequestsTimeout
+	}
+	if c.PublishTimeout <= 0 {
+		c.PublishTimeout = DefaultPublishTimeout
+	}
+	if c.PublishQueue <= 0 {
+		c.PublishQueue = DefaultPublishQueue
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// Errors of the adapter.
+var (
+	ErrNoClient           = errors.New("adapter: Config.Client is required")
+	ErrShardedUnsupported = errors.New("adapter: sharded Pub/Sub is not implemented")
+	ErrClosed             = errors.New("adapter: closed")
+	ErrRequestTimeout     = errors.New("adapter: cluster request timed out")
+	ErrBinaryNotAllowed   = errors.New("adapter: binary arguments are not allowed here (Node sends this message as JSON)")
+)
+
+// TimeoutError is a cluster request that did not get every answer in time.
+// errors.Is(err, ErrRequestTimeout) holds.
+type TimeoutError struct {
+	Op       string // "fetchSockets", "serverSideEmit"
+	Got      int
+	Expected int
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("adapter: %s: timeout reached: only %d responses received out of %d", e.Op, e.Got, e.Expected)
+}
+
+// Is makes errors.Is(err, ErrRequestTimeout) true.
+func (e *TimeoutError) Is(target error) bool { return target == ErrRequestTimeout }

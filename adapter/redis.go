@@ -1,0 +1,229 @@
+package adapter
+
+import (
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/tradedash/realtime/server"
+	"github.com/tradedash/realtime/server/socketio"
+)
+
+// ServerSideHandler receives an event another instance sent with
+// serverSideEmit. ack is nil unless the sender waits for an answer; only
+// its first call counts, as Node's.
+type ServerSideHandler func(args socketio.Args, ack func(arg any))
+
+// Redis is the Redis adapter of one server: one subscriber connection, one
+// publisher queue, and an adapter per namespace (see Factory).
+type Redis struct {
+	cfg Config
+	log *slog.Logger
+	uid string
+
+	ps     *redis.PubSub
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	queue  chan outgoing
+
+	mu         sync.RWMutex
+	byChannel  map[string]*nsAdapter // request, response and specific response channels
+	byPattern  map[string]*nsAdapter // broadcast pattern
+	handlers   map[string]map[string]ServerSideHandler
+	closed     bool
+	remoteAcks atomic.Int64
+
+	dropped atomic.Int64
+}
+
+type outgoing struct {
+	channel string
+	payload []byte
+}
+
+// New starts the adapter: its subscriber connection (opened from
+// cfg.Client's options, re-established by go-redis after a Redis restart,
+// with every subscription) and its publisher. Redis need not be up yet.
+func New(ctx context.Context, cfg Config) (*Redis, error) {
+	if cfg.Client == nil {
+		return nil, ErrNoClient
+	}
+	if cfg.Sharded {
+		return nil, ErrShardedUnsupported
+	}
+	cfg = cfg.withDefaults()
+	r := &Redis{
+		cfg:       cfg,
+		log:       cfg.Logger.With("component", "redis-adapter"),
+		uid:       newUID(6),
+		queue:     make(chan outgoing, cfg.PublishQueue),
+		byChannel: make(map[string]*nsAdapter),
+		byPattern: make(map[string]*nsAdapter),
+		handlers:  make(map[string]map[string]ServerSideHandler),
+	}
+	r.remoteAcks.Store(1 << 40)
+	r.ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	r.ps = cfg.Client.Subscribe(r.ctx)
+	msgs := r.ps.Channel(redis.WithChannelSize(1024))
+	r.wg.Add(2)
+	go r.receive(msgs)
+	go r.publisher()
+	return r, nil
+}
+
+// UID returns the adapter's id on the wire.
+func (r *Redis) UID() string { return r.uid }
+
+// Dropped returns how many messages were dropped (malformed or unknown
+// incoming ones, outgoing ones Redis did not take).
+func (r *Redis) Dropped() int64 { return r.dropped.Load() }
+
+// Factory returns the AdapterFactory for server.Config.Adapter.
+func (r *Redis) Factory() server.AdapterFactory {
+	return func(nsp *server.Namespace) server.Adapter { return r.newNamespace(nsp) }
+}
+
+// OnServerSideEmit registers the handler of a server-side event of
+// namespace nsp sent by other instances (Node's io.of(nsp).on(event)).
+func (r *Redis) OnServerSideEmit(nsp, event string, h ServerSideHandler) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.handlers[nsp] == nil {
+		r.handlers[nsp] = make(map[string]ServerSideHandler)
+	}
+	r.handlers[nsp][event] = h
+}
+
+func (r *Redis) serverSideHandler(nsp, event string) ServerSideHandler {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.handlers[nsp][event]
+}
+
+// Close stops the subscriber and the publisher; pending requests fail.
+func (r *Redis) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	nsps := make([]*nsAdapter, 0, len(r.byPattern))
+	for _, a := range r.byPattern {
+		nsps = append(nsps, a)
+	}
+	r.mu.Unlock()
+	for _, a := range nsps {
+		a.failPending()
+	}
+	err := r.ps.Close()
+	r.cancel()
+	r.wg.Wait()
+	return err
+}
+
+func (r *Redis) isClosed() bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.closed
+}
+
+func (r *Redis) drop(reason DropReason, err error) {
+	r.dropped.Add(1)
+	if r.cfg.OnDrop != nil {
+		r.cfg.OnDrop(reason, err)
+	}
+}
+
+// publish queues a message; it never waits for Redis.
+func (r *Redis) publish(channel string, payload []byte) {
+	if payload == nil || r.isClosed() {
+		return
+	}
+	select {
+	case r.queue <- outgoing{channel, payload}:
+	default:
+		r.drop(DropQueueFull, nil)
+		r.log.Warn("publish queue full, message dropped", "channel", channel)
+	}
+}
+
+func (r *Redis) publisher() {
+	defer r.wg.Done()
+	for {
+		select {
+		case <-r.ctx.Done():
+			return
+		case m := <-r.queue:
+			ctx, cancel := context.WithTimeout(r.ctx, r.cfg.PublishTimeout)
+			err := r.cfg.Client.Publish(ctx, m.channel, m.payload).Err()
+			cancel()
+			if err != nil && r.ctx.Err() == nil {
+				r.drop(DropPublishError, err)
+				r.log.Warn("publish failed", "channel", m.channel, "err", err)
+			}
+		}
+	}
+}
+
+func (r *Redis) receive(msgs <-chan *redis.Message) {
+	defer r.wg.Done()
+	for m := range msgs {
+		r.dispatch(m)
+	}
+}
+
+func (r *Redis) dispatch(m *redis.Message) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.drop(DropMalformed, nil)
+			r.log.Error("panic handling a Redis message", "channel", m.Channel, "panic", p, "stack", string(debug.Stack()))
+		}
+	}()
+	r.mu.RLock()
+	var a *nsAdapter
+	if m.Pattern != "" {
+		a = r.byPattern[m.Pattern]
+	} else {
+		a = r.byChannel[m.Channel]
+	}
+	r.mu.RUnlock()
+	if a == nil {
+		return
+	}
+	var err error
+	switch {
+	case m.Pattern != "":
+		err = a.onBroadcast(m.Channel, []byte(m.Payload))
+	case strings.HasPrefix(m.Channel, a.responseChannel):
+		err = a.onResponse([]byte(m.Payload))
+	default:
+		err = a.onRequest([]byte(m.Payload))
+	}
+	if err != nil {
+		reason := DropMalformed
+		if err == errUnknownType {
+			reason = DropUnknown
+		}
+		r.drop(reason, err)
+		r.log.Warn("Redis message dropped", "channel", m.Channel, "err", err)
+	}
+}
+
+const uidChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// newUID is like Node's uid2(n).
+func newUID(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = uidChars[int(b[i])%len(uidChars)]
+	}
+	return string(b)
+}
