@@ -33,6 +33,11 @@ type emitItem struct {
 func EmitHandler(srv *server.Server, token string) http.Handler {
 	want := []byte("Bearer " + token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			writeJSON(w, http.StatusMethodNotAllowed, apiError{Code: "METHOD_NOT_ALLOWED", Message: "use POST"})
+			return
+		}
 		got := []byte(r.Header.Get("Authorization"))
 		if token == "" || subtle.ConstantTimeCompare(got, want) != 1 {
 			writeJSON(w, http.StatusUnauthorized, apiError{Code: "UNAUTHORIZED", Message: "missing or wrong token"})
@@ -81,6 +86,14 @@ func EmitHandler(srv *server.Server, token string) http.Handler {
 			}
 		}
 		writeJSON(w, http.StatusOK, emitOK{OK: true, Emitted: len(targets)})
+	})
+}
+
+// EmitDisabled answers 404 for /internal/emit when no EMIT_TOKEN is set:
+// the endpoint does not exist.
+func EmitDisabled() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusNotFound, apiError{Code: "NOT_FOUND", Message: "emit endpoint disabled"})
 	})
 }
 

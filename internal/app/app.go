@@ -76,11 +76,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 
-	adapterFactory, distributed, err := a.adapter(ctx, rdb)
+	adapterFactory, err := a.adapter(ctx, rdb)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("REDIS_URL (adapter): %w", err)
 	}
-	_ = distributed
 
 	a.srv = server.New(server.Config{
 		Engine: engineio.Config{
@@ -89,7 +88,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			MaxPayload:           cfg.MaxHTTPBufferSize,
 			CompressionThreshold: cfg.PerMessageDeflateThreshold,
 			MaxBufferedBytes:     cfg.MaxBufferedBytes,
-			CORS:                 engineio.CORS{Origins: engineio.ParseOrigins(orDefault(cfg.CORSOrigin, "*")), Credentials: true},
+			CORS:                 engineio.CORS{Origins: engineio.ParseOrigins(orDefault(cfg.CORSOrigin, "*")), Credentials: true, Methods: "GET,POST"},
 		},
 		ConnectTimeout: cfg.ConnectTimeout,
 		Adapter:        adapterFactory,
@@ -112,7 +111,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.srv.Handle("GET /metrics", a.metrics.handler(a.srv))
 	a.srv.Handle("GET /health/ready", a.readyHandler(rdb, store))
 	if cfg.EmitToken != "" {
-		a.srv.Handle("POST /internal/emit", handlers.EmitHandler(a.srv, cfg.EmitToken))
+		a.srv.Handle("/internal/emit", handlers.EmitHandler(a.srv, cfg.EmitToken))
+	} else {
+		a.srv.Handle("/internal/emit", handlers.EmitDisabled())
 	}
 	if cfg.Demo {
 		if creator == nil {

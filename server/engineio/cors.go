@@ -22,6 +22,9 @@ type CORS struct {
 	Origins []string
 	// Credentials sends Access-Control-Allow-Credentials: true.
 	Credentials bool
+	// Methods answers preflights. Zero means what Node's cors package
+	// answers by default: GET,HEAD,PUT,PATCH,POST,DELETE.
+	Methods string
 }
 
 func (c CORS) enabled() bool { return len(c.Origins) > 0 }
@@ -60,11 +63,15 @@ func (c CORS) setHeaders(h http.Header, origin string) {
 func (c CORS) preflight(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	c.setHeaders(h, r.Header.Get("Origin"))
-	h.Set("Access-Control-Allow-Methods", "GET,POST")
+	methods := c.Methods
+	if methods == "" {
+		methods = "GET,HEAD,PUT,PATCH,POST,DELETE"
+	}
+	h.Set("Access-Control-Allow-Methods", methods)
 	if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
 		h.Set("Access-Control-Allow-Headers", req)
-		h.Add("Vary", "Access-Control-Request-Headers")
 	}
+	h.Add("Vary", "Access-Control-Request-Headers")
 	writeEmpty(w, http.StatusNoContent)
 }
 

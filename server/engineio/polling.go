@@ -17,6 +17,7 @@ func writePayload(w http.ResponseWriter, packets []*Packet) {
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=UTF-8")
 	h.Set("Content-Length", strconv.Itoa(len(buf)))
+	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(buf)
 	if cap(buf) <= 64<<10 {
@@ -88,7 +89,7 @@ func (s *Session) handlePoll(w http.ResponseWriter, r *http.Request) {
 		s.poll = nil
 	}
 	out := s.takeQueueLocked()
-	if p.final != 0 {
+	if p.final == Close || (p.final == Noop && len(out) == 0) {
 		out = append(out, &Packet{Type: p.final})
 	} else if len(out) == 0 {
 		out = append(out, &Packet{Type: Noop})
@@ -132,10 +133,11 @@ func (s *Session) handlePost(w http.ResponseWriter, r *http.Request) {
 		s.close("transport error", errors.New("engineio: invalid content"), false)
 		return
 	}
+	// Over the limit: 413 and the body is dropped; as in Node, the session
+	// itself stays open (socket.io-client ends it on the failed POST).
 	limit := s.srv.cfg.MaxPayload
 	if r.ContentLength > int64(limit) {
 		writeEmpty(w, http.StatusRequestEntityTooLarge)
-		s.close("transport error", ErrTooLarge, false)
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
@@ -145,15 +147,14 @@ func (s *Session) handlePost(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(body) > limit {
 		writeEmpty(w, http.StatusRequestEntityTooLarge)
-		s.close("transport error", ErrTooLarge, false)
 		return
 	}
 	packets, perr := decodePayload(body)
 	s.deliver(packets)
 	if perr != nil {
-		writeError(w, ErrBadRequest)
+		// Node handles the packets before the bad one, closes the session
+		// with "parse error" and still answers the POST with "ok".
 		s.close("parse error", perr, false)
-		return
 	}
 	writeOK(w)
 }
@@ -162,6 +163,7 @@ func writeOK(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html")
 	h.Set("Content-Length", "2")
+	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write([]byte("ok"))
 }

@@ -180,7 +180,15 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, eio, transpor
 		return
 	}
 	if eio != "4" {
-		s.fail(w, isUpgrade, ErrUnsupportedProtocol)
+		if isUpgrade {
+			// Node lets the WebSocket handshake through, then destroys the
+			// connection without a frame.
+			if conn, err := s.upgrader.Upgrade(w, r, nil); err == nil {
+				_ = conn.NetConn().Close()
+			}
+			return
+		}
+		writeError(w, ErrUnsupportedProtocol)
 		return
 	}
 	ss := newSession(s, generateID(), r)

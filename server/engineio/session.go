@@ -74,6 +74,7 @@ type Session struct {
 	upgrading bool // a probe WebSocket is in progress or done
 	timer     *time.Timer
 	pongWait  bool // a ping is out, its pong not yet in
+	refreshed bool // the pong wait was extended once by other traffic
 
 	inMu      sync.Mutex // serializes the handler's calls
 	handler   Handler
@@ -168,8 +169,20 @@ func (s *Session) onTimer() {
 		return
 	}
 	s.pongWait = true
+	s.refreshed = false
 	s.timer.Reset(s.srv.cfg.PingTimeout)
 	s.enqueueLocked(&Packet{Type: Ping})
+	s.mu.Unlock()
+}
+
+// onTraffic extends the pong wait once when another packet arrives while
+// the server waits for a pong, as engine.io 6.6 does.
+func (s *Session) onTraffic() {
+	s.mu.Lock()
+	if s.pongWait && !s.refreshed && s.state == stateOpen {
+		s.refreshed = true
+		s.timer.Reset(s.srv.cfg.PingTimeout)
+	}
 	s.mu.Unlock()
 }
 
@@ -270,8 +283,10 @@ func (s *Session) close(reason string, err error, flush bool) {
 	}
 	var final PacketType = Close
 	if reason == "transport close" {
-		// The client closed: its pending poll gets a NOOP (Node does so).
+		// The client closed: its pending poll gets what was already queued
+		// for it, or a NOOP (Node does so).
 		final = Noop
+		flush = s.poll != nil
 	}
 	if !flush {
 		s.takeQueueLocked()
@@ -354,6 +369,9 @@ func (s *Session) deliver(packets []inPacket) {
 	for _, p := range packets {
 		if s.closed.Load() {
 			return
+		}
+		if p.Type != Pong {
+			s.onTraffic()
 		}
 		switch p.Type {
 		case Message:

@@ -44,8 +44,9 @@ func (s *Session) upgradeWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if busy {
-		// Node closes a second WebSocket for the same session at once.
-		_ = conn.Close()
+		// Node accepts a second WebSocket for the same session and closes
+		// it at once, with a close frame without a status code.
+		closeWithoutStatus(conn)
 		return
 	}
 	conn.SetReadLimit(int64(s.srv.cfg.MaxPayload))
@@ -226,4 +227,11 @@ func (s *Session) writePacket(conn *websocket.Conn, p *Packet) error {
 		return err
 	}
 	return wr.Close()
+}
+
+// closeWithoutStatus sends a close frame with no status code (the peer sees
+// 1005) and closes the connection.
+func closeWithoutStatus(conn *websocket.Conn) {
+	_ = conn.WriteControl(websocket.CloseMessage, []byte{}, time.Now().Add(time.Second))
+	_ = conn.Close()
 }
