@@ -19,8 +19,10 @@ func (a *App) adapter(ctx context.Context, rdb *redis.Client) (server.AdapterFac
 		Client:  rdb,
 		Key:     a.cfg.RedisAdapterKey,
 		Sharded: a.cfg.RedisAdapterSharded,
-		OnDrop:  func(reason adapter.DropReason, _ error) { a.metrics.adapterErrors.WithLabelValues(string(reason)).Inc() },
-		Logger:  a.log,
+		OnDrop: func(reason adapter.DropReason, _ error) {
+			a.metrics.adapterErrors.WithLabelValues(string(reason)).Inc()
+		},
+		Logger: a.log,
 	})
 	if err != nil {
 		return nil, err
