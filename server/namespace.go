@@ -44,6 +44,7 @@ type Namespace struct {
 	middlewares []Middleware
 	onConnect   []func(*Socket)
 	onError     ErrorHandler
+	serverSide  map[string]ServerSideHandler
 
 	handlers atomic.Pointer[map[string]rawHandler] // copy on write
 }

@@ -97,7 +97,12 @@ func (s *Socket) Get(key string) any {
 
 // Info describes the socket as fetchSockets returns it.
 func (s *Socket) Info() SocketInfo {
-	data, _ := json.Marshal(s.values)
+	data := json.RawMessage("{}") // Node's socket.data starts as {}
+	s.mu.Lock()
+	if len(s.values) > 0 {
+		data, _ = json.Marshal(s.values)
+	}
+	s.mu.Unlock()
 	return SocketInfo{ID: s.id, Handshake: s.handshake, Rooms: s.Rooms(), Data: data}
 }
 
