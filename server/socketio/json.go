@@ -183,6 +183,9 @@ func appendFloat(dst []byte, f float64) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return append(dst, "null"...)
 	}
+	if f == 0 {
+		return append(dst, '0') // -0 too, as JavaScript writes it
+	}
 	if f == math.Trunc(f) && math.Abs(f) < 1e21 {
 		return strconv.AppendFloat(dst, f, 'f', -1, 64)
 	}
