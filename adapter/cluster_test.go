@@ -294,7 +294,7 @@ func TestRemoteRoomsAndDisconnect(t *testing.T) {
 func TestServerSideEmit(t *testing.T) {
 	_, a, b := newCluster(t)
 	got := make(chan string, 4)
-	a.red.OnServerSideEmit("/", "hello", func(args socketio.Args, ack func(any)) {
+	a.nsp.OnServerSideEmit("hello", func(_ context.Context, args socketio.Args, ack func(any)) {
 		got <- string(args.Raw[0])
 		if ack != nil {
 			ack(socketio.Map{Keys: []string{"from", "n"}, Values: []any{"a", 1}})
@@ -324,7 +324,7 @@ func TestServerSideEmit(t *testing.T) {
 	}
 
 	t.Run("sender does not hear itself", func(t *testing.T) {
-		b.red.OnServerSideEmit("/", "hello", func(socketio.Args, func(any)) { got <- "self" })
+		b.nsp.OnServerSideEmit("hello", func(context.Context, socketio.Args, func(any)) { got <- "self" })
 		_, _ = b.nsp.Adapter().ServerSideEmit(context.Background(), "hello", []any{"x"}, false)
 		if s := <-got; s != `"x"` {
 			t.Errorf("got %s", s)
@@ -336,7 +336,7 @@ func TestServerSideEmit(t *testing.T) {
 		}
 	})
 	t.Run("unanswered times out", func(t *testing.T) {
-		a.red.OnServerSideEmit("/", "mute", func(socketio.Args, func(any)) {})
+		a.nsp.OnServerSideEmit("mute", func(context.Context, socketio.Args, func(any)) {})
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
 		_, err := b.nsp.Adapter().ServerSideEmit(ctx, "mute", nil, true)
@@ -452,4 +452,3 @@ func TestNewErrors(t *testing.T) {
 		t.Errorf("sharded: %v", err)
 	}
 }
-

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"sync"
-	"time"
 
 	"github.com/tradedash/realtime/server"
 	"github.com/tradedash/realtime/server/socketio"
@@ -20,28 +18,11 @@ type nsAdapter struct {
 	r    *Redis
 	name string
 
+	nsp *server.Namespace
+
 	channel, requestChannel, responseChannel, specificResponseChannel string
 
-	mu          sync.Mutex
-	requests    map[string]*pending
-	ackRequests map[string]*ackPending
-}
-
-// pending is a request of ours waiting for other instances' responses.
-type pending struct {
-	kind     int
-	expected int
-	got      int
-	sockets  []server.SocketInfo
-	answers  []socketio.Args
-	done     chan struct{}
-	closed   bool
-}
-
-type ackPending struct {
-	clientCount func(int)
-	ack         func(socketio.Args)
-	timer       *time.Timer
+	requestTable
 }
 
 var (
@@ -55,11 +36,11 @@ func (r *Redis) newNamespace(nsp *server.Namespace) *nsAdapter {
 		MemoryAdapter:   server.NewMemory(nsp),
 		r:               r,
 		name:            nsp.Name(),
+		nsp:             nsp,
 		channel:         prefix + "#" + nsp.Name() + "#",
 		requestChannel:  prefix + "-request#" + nsp.Name() + "#",
 		responseChannel: prefix + "-response#" + nsp.Name() + "#",
-		requests:        make(map[string]*pending),
-		ackRequests:     make(map[string]*ackPending),
+		requestTable:    newRequestTable(),
 	}
 	a.specificResponseChannel = a.responseChannel + r.uid + "#"
 	r.mu.Lock()
@@ -126,15 +107,7 @@ func (a *nsAdapter) BroadcastWithAck(p *socketio.Packet, opts server.BroadcastOp
 				if timeout <= 0 {
 					timeout = a.r.cfg.RequestsTimeout
 				}
-				ap := &ackPending{clientCount: clientCount, ack: ack}
-				a.mu.Lock()
-				a.ackRequests[requestID] = ap
-				ap.timer = time.AfterFunc(timeout, func() {
-					a.mu.Lock()
-					delete(a.ackRequests, requestID)
-					a.mu.Unlock()
-				})
-				a.mu.Unlock()
+				a.addAck(requestID, timeout, clientCount, ack)
 				a.r.publish(a.requestChannel, msg)
 			}
 		}
@@ -294,58 +267,4 @@ func (a *nsAdapter) Close() error {
 		err = err2
 	}
 	return err
-}
-
-func (a *nsAdapter) addPending(id string, kind, expected int) *pending {
-	p := &pending{kind: kind, expected: expected, done: make(chan struct{})}
-	a.mu.Lock()
-	a.requests[id] = p
-	a.mu.Unlock()
-	return p
-}
-
-func (a *nsAdapter) removePending(id string) {
-	a.mu.Lock()
-	delete(a.requests, id)
-	a.mu.Unlock()
-}
-
-// finishLocked closes p when every answer is in.
-func (p *pending) finishLocked() {
-	if !p.closed && p.got >= p.expected {
-		p.closed = true
-		close(p.done)
-	}
-}
-
-func (a *nsAdapter) failPending() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for id, p := range a.requests {
-		if !p.closed {
-			p.closed = true
-			close(p.done)
-		}
-		delete(a.requests, id)
-	}
-	for id, ap := range a.ackRequests {
-		ap.timer.Stop()
-		delete(a.ackRequests, id)
-	}
-}
-
-func (a *nsAdapter) wait(ctx context.Context, p *pending, op string) error {
-	select {
-	case <-p.done:
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		if p.got < p.expected {
-			return ErrClosed
-		}
-		return nil
-	case <-ctx.Done():
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		return &TimeoutError{Op: op, Got: p.got, Expected: p.expected}
-	}
 }

@@ -2,7 +2,6 @@ package adapter
 
 import (
 	"encoding/json"
-	"sync"
 
 	"github.com/tradedash/realtime/server"
 	"github.com/tradedash/realtime/server/socketio"
@@ -61,11 +60,7 @@ func (a *nsAdapter) onRequest(payload []byte) error {
 	}
 	requestID, hasID := fieldString(req, "requestId")
 	if hasID {
-		a.mu.Lock()
-		_, mine := a.requests[requestID]
-		_, mineAck := a.ackRequests[requestID]
-		a.mu.Unlock()
-		if mine || mineAck {
+		if a.isMine(requestID) {
 			return nil
 		}
 	}
@@ -125,7 +120,7 @@ func (a *nsAdapter) onRequest(payload []byte) error {
 		if err != nil {
 			return err
 		}
-		p.ID = a.r.remoteAcks.Add(1)
+		p.ID = a.nsp.NextAckID()
 		a.MemoryAdapter.BroadcastWithAck(p, optsOf(), func(n int) {
 			a.respond(socketio.Map{
 				Keys:   []string{"type", "requestId", "clientCount"},
@@ -152,46 +147,21 @@ func (a *nsAdapter) respond(m socketio.Map) {
 
 func (a *nsAdapter) onServerSideEmit(req socketio.Map, requestID string, withAck bool) {
 	data, _ := field(req, "data").([]any)
-	if len(data) == 0 {
-		return
-	}
-	event, ok := data[0].(string)
-	if !ok {
-		return
-	}
-	h := a.r.serverSideHandler(a.name, event)
-	if h == nil {
-		return
-	}
-	args := argsOf(data[1:]...)
 	var ack func(any)
 	if withAck {
-		var once sync.Once
-		ack = func(arg any) {
-			first := false
-			once.Do(func() { first = true })
-			if !first {
-				return
-			}
+		ack = onceAck(func(arg any) {
 			b, err := socketio.AppendValue(nil, arg, nil)
 			if err != nil {
-				a.r.log.Error("serverSideEmit ack not sent", "event", event, "err", err)
+				a.r.log.Error("serverSideEmit ack not sent", "err", err)
 				return
 			}
 			a.respond(socketio.Map{
 				Keys:   []string{"type", "requestId", "data"},
 				Values: []any{float64(reqServerSideEmit), requestID, json.RawMessage(b)},
 			})
-		}
+		})
 	}
-	go func() {
-		defer func() {
-			if p := recover(); p != nil {
-				a.r.log.Error("panic in server-side event handler", "event", event, "panic", p)
-			}
-		}()
-		h(args, ack)
-	}()
+	deliverServerSide(a.nsp, data, ack)
 }
 
 // onResponse handles a message of the response channels.

@@ -11,13 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/tradedash/realtime/server"
-	"github.com/tradedash/realtime/server/socketio"
 )
-
-// ServerSideHandler receives an event another instance sent with
-// serverSideEmit. ack is nil unless the sender waits for an answer; only
-// its first call counts, as Node's.
-type ServerSideHandler func(args socketio.Args, ack func(arg any))
 
 // Redis is the Redis adapter of one server: one subscriber connection, one
 // publisher queue, and an adapter per namespace (see Factory).
@@ -32,12 +26,10 @@ type Redis struct {
 	wg     sync.WaitGroup
 	queue  chan outgoing
 
-	mu         sync.RWMutex
-	byChannel  map[string]*nsAdapter // request, response and specific response channels
-	byPattern  map[string]*nsAdapter // broadcast pattern
-	handlers   map[string]map[string]ServerSideHandler
-	closed     bool
-	remoteAcks atomic.Int64
+	mu        sync.RWMutex
+	byChannel map[string]*nsAdapter // request, response and specific response channels
+	byPattern map[string]*nsAdapter // broadcast pattern
+	closed    bool
 
 	dropped atomic.Int64
 }
@@ -65,9 +57,7 @@ func New(ctx context.Context, cfg Config) (*Redis, error) {
 		queue:     make(chan outgoing, cfg.PublishQueue),
 		byChannel: make(map[string]*nsAdapter),
 		byPattern: make(map[string]*nsAdapter),
-		handlers:  make(map[string]map[string]ServerSideHandler),
 	}
-	r.remoteAcks.Store(1 << 40)
 	r.ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	r.ps = cfg.Client.Subscribe(r.ctx)
 	msgs := r.ps.Channel(redis.WithChannelSize(1024))
@@ -87,23 +77,6 @@ func (r *Redis) Dropped() int64 { return r.dropped.Load() }
 // Factory returns the AdapterFactory for server.Config.Adapter.
 func (r *Redis) Factory() server.AdapterFactory {
 	return func(nsp *server.Namespace) server.Adapter { return r.newNamespace(nsp) }
-}
-
-// OnServerSideEmit registers the handler of a server-side event of
-// namespace nsp sent by other instances (Node's io.of(nsp).on(event)).
-func (r *Redis) OnServerSideEmit(nsp, event string, h ServerSideHandler) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.handlers[nsp] == nil {
-		r.handlers[nsp] = make(map[string]ServerSideHandler)
-	}
-	r.handlers[nsp][event] = h
-}
-
-func (r *Redis) serverSideHandler(nsp, event string) ServerSideHandler {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return r.handlers[nsp][event]
 }
 
 // Close stops the subscriber and the publisher; pending requests fail.

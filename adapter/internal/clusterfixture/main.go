@@ -55,7 +55,7 @@ func main() {
 	})
 	var mu sync.Mutex
 	received := []json.RawMessage{}
-	red.OnServerSideEmit("/", "ping", func(args socketio.Args, ack func(any)) {
+	nsp.OnServerSideEmit("ping", func(_ context.Context, args socketio.Args, ack func(any)) {
 		mu.Lock()
 		received = append(received, args.Raw...)
 		mu.Unlock()
