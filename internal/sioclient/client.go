@@ -1,0 +1,326 @@
+// Package sioclient is a small Engine.IO 4 / Socket.IO 5 client for load
+// generation and tests: WebSocket or HTTP long-polling, default namespace
+// only, text packets only. It is cheap per connection: one reader goroutine,
+// no goroutine per message, a reused read buffer, writes done by the caller.
+package sioclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Transport is how a client talks to the server.
+type Transport string
+
+const (
+	WebSocket Transport = "websocket" // a WebSocket from the start (no upgrade)
+	Polling   Transport = "polling"   // HTTP long-polling only
+)
+
+// Event is a Socket.IO event the server sent.
+type Event struct {
+	Name string
+	// Data is the packet's JSON array, event name first. It is only valid
+	// during the OnEvent call: copy it to keep it.
+	Data []byte
+	// At is when the message carrying the event was read.
+	At time.Time
+}
+
+// AckFunc receives an acknowledgement: data is the JSON array of the ack's
+// arguments, valid only during the call; at is when it was read.
+type AckFunc func(data []byte, at time.Time)
+
+// Config configures Dial.
+type Config struct {
+	// URL is the server's base URL, e.g. "http://127.0.0.1:3000". Required.
+	URL string
+	// Path is the Engine.IO path. Zero means "/socket.io/".
+	Path string
+	// Transport: zero means WebSocket.
+	Transport Transport
+	// Auth is the CONNECT payload (JSON-encoded), e.g.
+	// map[string]any{"sessionID": s, "userId": u}. Nil sends none.
+	Auth any
+	// OnEvent receives every event, on the client's reader goroutine (it
+	// must not block long). Nil drops events.
+	OnEvent func(Event)
+	// Dialer dials WebSockets. Nil means a dialer with small buffers (1 KiB
+	// read, pooled 1 KiB write) and no compression.
+	Dialer *websocket.Dialer
+	// HTTPClient carries polling requests; share one between clients. Nil
+	// means a new client with its own connection pool.
+	HTTPClient *http.Client
+	// Timeout bounds Dial (handshake and CONNECT). Zero means 10 s.
+	Timeout time.Duration
+}
+
+// Client is one Socket.IO connection to the default namespace.
+type Client struct {
+	cfg  Config
+	tr   transport
+	sid  string // Engine.IO session id
+	psid string // Socket.IO socket id
+
+	pingInterval, pingTimeout time.Duration
+
+	mu     sync.Mutex
+	nextID uint64
+	acks   map[uint64]AckFunc
+
+	connected chan error // the CONNECT answer, once
+	done      chan struct{}
+	closeOnce sync.Once
+	err       error // why done closed; read after <-done
+}
+
+// transport is the wire: it writes Engine.IO packets and runs the read loop.
+type transport interface {
+	write(pkts ...[]byte) error
+	readLoop(c *Client) error // returns when the connection ends
+	close() error
+}
+
+// Dial opens a connection, sends CONNECT with cfg.Auth and waits for the
+// server's answer. A refusal is an *Error with CodeRefused.
+func Dial(ctx context.Context, cfg Config) (*Client, error) {
+	if cfg.Path == "" {
+		cfg.Path = "/socket.io/"
+	}
+	if cfg.Transport == "" {
+		cfg.Transport = WebSocket
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	c := &Client{cfg: cfg, connected: make(chan error, 1), done: make(chan struct{})}
+	var (
+		open []byte
+		err  error
+	)
+	switch cfg.Transport {
+	case WebSocket:
+		c.tr, open, err = dialWebSocket(ctx, cfg)
+	case Polling:
+		c.tr, open, err = dialPolling(ctx, cfg)
+	default:
+		return nil, &Error{Code: CodeHandshake, Message: "unknown transport " + string(cfg.Transport)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := c.parseOpen(open); err != nil {
+		_ = c.tr.close()
+		return nil, err
+	}
+	if p, ok := c.tr.(*pollingTransport); ok {
+		p.sid = c.sid
+	}
+	connect := []byte("40")
+	if cfg.Auth != nil {
+		b, err := json.Marshal(cfg.Auth)
+		if err != nil {
+			_ = c.tr.close()
+			return nil, &Error{Code: CodeHandshake, Message: "auth", Err: err}
+		}
+		connect = append(connect, b...)
+	}
+	if err := c.tr.write(connect); err != nil {
+		_ = c.tr.close()
+		return nil, &Error{Code: CodeHandshake, Message: "send CONNECT", Err: err}
+	}
+	go c.run()
+	select {
+	case err := <-c.connected:
+		if err != nil {
+			c.shutdown(err)
+			return nil, err
+		}
+		return c, nil
+	case <-c.done:
+		return nil, c.err
+	case <-ctx.Done():
+		c.shutdown(&Error{Code: CodeTimeout, Message: "no CONNECT answer", Err: ctx.Err()})
+		return nil, &Error{Code: CodeTimeout, Message: "no CONNECT answer", Err: ctx.Err()}
+	}
+}
+
+func (c *Client) parseOpen(open []byte) error {
+	if len(open) < 2 || open[0] != '0' {
+		return &Error{Code: CodeHandshake, Message: "bad open packet " + strconv.Quote(string(open))}
+	}
+	var o struct {
+		SID          string `json:"sid"`
+		PingInterval int    `json:"pingInterval"`
+		PingTimeout  int    `json:"pingTimeout"`
+	}
+	if err := json.Unmarshal(open[1:], &o); err != nil || o.SID == "" {
+		return &Error{Code: CodeHandshake, Message: "bad open packet " + strconv.Quote(string(open)), Err: err}
+	}
+	c.sid = o.SID
+	c.pingInterval = time.Duration(o.PingInterval) * time.Millisecond
+	c.pingTimeout = time.Duration(o.PingTimeout) * time.Millisecond
+	return nil
+}
+
+func (c *Client) run() {
+	err := c.tr.readLoop(c)
+	var e *Error
+	if !errors.As(err, &e) {
+		err = &Error{Code: CodeClosed, Err: err} // the transport ended
+	}
+	c.shutdown(err)
+}
+
+// shutdown ends the client once with err.
+func (c *Client) shutdown(err error) {
+	c.closeOnce.Do(func() {
+		c.err = err
+		_ = c.tr.close()
+		close(c.done)
+		select {
+		case c.connected <- err:
+		default:
+		}
+	})
+}
+
+// SID returns the Socket.IO socket id the server gave.
+func (c *Client) SID() string { return c.psid }
+
+// EngineSID returns the Engine.IO session id.
+func (c *Client) EngineSID() string { return c.sid }
+
+// Done is closed when the connection has ended; Err then says why.
+func (c *Client) Done() <-chan struct{} { return c.done }
+
+// Err returns why the connection ended (nil while it is open).
+func (c *Client) Err() error {
+	select {
+	case <-c.done:
+		return c.err
+	default:
+		return nil
+	}
+}
+
+// Close sends a Socket.IO DISCONNECT (best effort) and closes the transport.
+func (c *Client) Close() error {
+	select {
+	case <-c.done:
+		return nil
+	default:
+	}
+	if c.cfg.Transport == Polling {
+		_ = c.tr.write([]byte("41"), []byte("1")) // DISCONNECT, then Engine.IO close
+	} else {
+		_ = c.tr.write([]byte("41"))
+	}
+	c.shutdown(&Error{Code: CodeClosed, Message: "closed by client"})
+	return nil
+}
+
+// Emit sends an event without an ack.
+func (c *Client) Emit(event string, args ...any) error {
+	b, err := encodeEvent(event, -1, args)
+	if err != nil {
+		return err
+	}
+	return c.send(b)
+}
+
+// EmitAck sends an event asking for an ack; cb runs on the reader
+// goroutine when it comes (never, if the connection ends first).
+func (c *Client) EmitAck(cb AckFunc, event string, args ...any) error {
+	c.mu.Lock()
+	id := c.nextID
+	c.nextID++
+	if c.acks == nil {
+		c.acks = make(map[uint64]AckFunc)
+	}
+	c.acks[id] = cb
+	c.mu.Unlock()
+	b, err := encodeEvent(event, int64(id), args)
+	if err == nil {
+		err = c.send(b)
+	}
+	if err != nil {
+		c.mu.Lock()
+		delete(c.acks, id)
+		c.mu.Unlock()
+	}
+	return err
+}
+
+// EmitWithAck sends an event and waits for its ack (a copy of the ack's JSON
+// array), ctx's end (CodeTimeout) or the connection's (CodeClosed).
+func (c *Client) EmitWithAck(ctx context.Context, event string, args ...any) ([]byte, error) {
+	ch := make(chan []byte, 1)
+	if err := c.EmitAck(func(data []byte, _ time.Time) { ch <- bytes.Clone(data) }, event, args...); err != nil {
+		return nil, err
+	}
+	select {
+	case d := <-ch:
+		return d, nil
+	case <-c.done:
+		return nil, c.err
+	case <-ctx.Done():
+		return nil, &Error{Code: CodeTimeout, Message: "no ack for " + event, Err: ctx.Err()}
+	}
+}
+
+func (c *Client) send(b []byte) error {
+	select {
+	case <-c.done:
+		return c.err
+	default:
+	}
+	if err := c.tr.write(b); err != nil {
+		return &Error{Code: CodeClosed, Err: err}
+	}
+	return nil
+}
+
+// encodeEvent builds "42[id][name,args...]" (an Engine.IO message holding a
+// Socket.IO EVENT); id < 0 means no ack.
+func encodeEvent(event string, id int64, args []any) ([]byte, error) {
+	b := make([]byte, 0, 32+len(event))
+	b = append(b, '4', '2')
+	if id >= 0 {
+		b = strconv.AppendInt(b, id, 10)
+	}
+	b = append(b, '[')
+	b = appendJSONString(b, event)
+	for _, a := range args {
+		j, err := json.Marshal(a)
+		if err != nil {
+			return nil, &Error{Code: CodeProtocol, Message: "encode " + event, Err: err}
+		}
+		b = append(b, ',')
+		b = append(b, j...)
+	}
+	return append(b, ']'), nil
+}
+
+// appendJSONString appends s as a JSON string; plain ASCII is copied as is.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			j, _ := json.Marshal(s)
+			return append(b, j...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
