@@ -1,0 +1,282 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tradedash/realtime/internal/sioclient"
+)
+
+// serverCPU reads the server's CPU time, or 0 without -pid.
+func (g *generator) serverCPU() time.Duration {
+	if g.o.pid == 0 {
+		return 0
+	}
+	d, _ := procCPU(g.o.pid)
+	return d
+}
+
+func (g *generator) connectScenario(ctx context.Context, res *result) error {
+	cpu0 := g.serverCPU()
+	g.connectAll(ctx, res)
+	if g.o.pid != 0 && res.Connected > 0 {
+		res.ServerCPUPerConn = round3(float64(g.serverCPU()-cpu0) / float64(time.Microsecond) / float64(res.Connected))
+	}
+	return connectErr(res)
+}
+
+func connectErr(res *result) error {
+	if res.Connected == 0 {
+		return errors.New("no client connected")
+	}
+	return nil
+}
+
+func (g *generator) idleScenario(ctx context.Context, res *result) error {
+	if g.o.pid == 0 {
+		return errors.New("idle needs -pid")
+	}
+	rss0, err := procRSS(g.o.pid)
+	if err != nil {
+		return err
+	}
+	cpu0 := g.serverCPU()
+	g.connectAll(ctx, res)
+	if err := connectErr(res); err != nil {
+		return err
+	}
+	res.ServerCPUPerConn = round3(float64(g.serverCPU()-cpu0) / float64(time.Microsecond) / float64(res.Connected))
+	select {
+	case <-time.After(g.o.settle):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	rss1, err := procRSS(g.o.pid)
+	if err != nil {
+		return err
+	}
+	res.RSSBeforeBytes, res.RSSAfterBytes = rss0, rss1
+	res.RSSPerClientKiB = round3(float64(rss1-rss0) / 1024 / float64(res.Connected))
+	res.Disconnected = g.countDropped()
+	return nil
+}
+
+// fanout state: per-publish receive counts in a ring, and the latency
+// histogram.
+const ringSize = 1 << 16
+
+type fanout struct {
+	counts    [ringSize]atomic.Int32
+	expected  int32
+	full      chan struct{} // a publish reached every client
+	delivered atomic.Int64
+	lastRecv  atomic.Int64 // unix ns
+	bad       atomic.Int64 // payloads without seq/t
+	hist      histogram
+}
+
+var (
+	seqKey = []byte(`"seq":`)
+	tKey   = []byte(`"t":`)
+)
+
+// intAfter parses the integer after key in data.
+func intAfter(data, key []byte) (int64, bool) {
+	i := bytes.Index(data, key)
+	if i < 0 {
+		return 0, false
+	}
+	j := i + len(key)
+	var n int64
+	k := j
+	for k < len(data) && data[k] >= '0' && data[k] <= '9' {
+		n = n*10 + int64(data[k]-'0')
+		k++
+	}
+	return n, k > j
+}
+
+func (f *fanout) onQuote(k int, ev sioclient.Event) {
+	seq, ok1 := intAfter(ev.Data, seqKey)
+	t, ok2 := intAfter(ev.Data, tKey)
+	if !ok1 || !ok2 {
+		f.bad.Add(1)
+		return
+	}
+	f.hist.record(k, ev.At.Sub(time.Unix(0, t)))
+	f.delivered.Add(1)
+	f.lastRecv.Store(ev.At.UnixNano())
+	if f.counts[seq%ringSize].Add(1) == f.expected {
+		select {
+		case f.full <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (g *generator) fanoutScenario(ctx context.Context, res *result) error {
+	if g.o.emitToken == "" {
+		return errors.New("fanout needs -emit-token")
+	}
+	f := &fanout{full: make(chan struct{}, 1)}
+	g.onQuote = f.onQuote
+	g.connectAll(ctx, res)
+	if err := connectErr(res); err != nil {
+		return err
+	}
+	f.expected = int32(res.Connected)
+	hc := g.httpClient()
+	emitURL := g.o.url + "/internal/emit"
+	publish := func(seq int64) error {
+		body := fmt.Appendf(nil, `{"room":"watchlist:%s","event":"quote:update","data":{"symbol":"%s","quote":{"price":101.25,"change":0.5,"seq":%d,"t":%d}}}`,
+			g.o.symbol, g.o.symbol, seq, time.Now().UnixNano())
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, emitURL, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+g.o.emitToken)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("emit: HTTP %d: %.200s", resp.StatusCode, b)
+		}
+		return nil
+	}
+
+	cpu0 := g.serverCPU()
+	start := time.Now()
+	end := start.Add(g.o.duration)
+	var seq int64
+	var pubErr error
+	if g.o.rate > 0 {
+		interval := time.Duration(float64(time.Second) / g.o.rate)
+		for ; ; seq++ {
+			at := start.Add(time.Duration(seq) * interval)
+			if !at.Before(end) {
+				break
+			}
+			if d := time.Until(at); d > 0 {
+				time.Sleep(d)
+			}
+			f.counts[seq%ringSize].Store(0)
+			if pubErr = publish(seq); pubErr != nil {
+				break
+			}
+		}
+	} else {
+		w := int64(max(g.o.window, 1))
+		sent := make([]time.Time, 0, 1024)
+		for ; time.Now().Before(end) && ctx.Err() == nil; seq++ {
+			if seq >= w {
+				old := seq - w
+				giveUp := sent[old].Add(2 * time.Second)
+				for f.counts[old%ringSize].Load() < f.expected && time.Now().Before(giveUp) {
+					select {
+					case <-f.full:
+					case <-time.After(time.Until(giveUp)):
+					case <-ctx.Done():
+					}
+				}
+			}
+			f.counts[seq%ringSize].Store(0)
+			sent = append(sent, time.Now())
+			if pubErr = publish(seq); pubErr != nil {
+				break
+			}
+		}
+	}
+	pubEnd := time.Now()
+	// drain: every delivery in, or 5 s
+	want := seq * int64(f.expected)
+	drainUntil := time.Now().Add(5 * time.Second)
+	for f.delivered.Load() < want && time.Now().Before(drainUntil) && ctx.Err() == nil {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cpu1 := g.serverCPU()
+	delivered := f.delivered.Load()
+	res.Published = seq
+	res.PublishRate = round3(float64(seq) / pubEnd.Sub(start).Seconds())
+	res.Expected = want
+	res.Delivered = delivered
+	res.Lost = max(want-delivered, 0)
+	if last := f.lastRecv.Load(); last > 0 {
+		res.DeliveriesPerSec = round3(float64(delivered) / time.Unix(0, last).Sub(start).Seconds())
+	}
+	s := f.hist.summary()
+	res.Latency = &s
+	if g.o.pid != 0 && delivered > 0 {
+		res.ServerCPUS = round3((cpu1 - cpu0).Seconds())
+		res.ServerCPUPerMsg = round3(float64(cpu1-cpu0) / float64(time.Microsecond) / float64(delivered))
+	}
+	res.Disconnected = g.countDropped()
+	if n := f.bad.Load(); n > 0 && pubErr == nil {
+		pubErr = fmt.Errorf("%d quote:update payloads without seq/t", n)
+	}
+	return pubErr
+}
+
+func (g *generator) echoScenario(ctx context.Context, res *result) error {
+	g.connectAll(ctx, res)
+	if err := connectErr(res); err != nil {
+		return err
+	}
+	var (
+		hist   histogram
+		acks   atomic.Int64
+		errs   atomic.Int64
+		wg     sync.WaitGroup
+		start  = time.Now()
+		end    = start.Add(g.o.duration)
+		cpu0   = g.serverCPU()
+		firstE atomic.Value
+	)
+	for k, c := range g.live() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			payload := "echo-" + strconv.Itoa(k)
+			for time.Now().Before(end) && ctx.Err() == nil {
+				actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				t0 := time.Now()
+				ack, err := c.EmitWithAck(actx, "ping", payload)
+				cancel()
+				if err == nil && !bytes.Contains(ack, []byte(`"ok":true`)) {
+					err = fmt.Errorf("ping ack %.100s", ack)
+				}
+				if err != nil {
+					errs.Add(1)
+					firstE.CompareAndSwap(nil, err.Error())
+					return
+				}
+				hist.record(k, time.Since(t0))
+				acks.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	res.Acks = acks.Load()
+	res.AcksPerSec = round3(float64(res.Acks) / elapsed.Seconds())
+	res.AckErrors = errs.Load()
+	s := hist.summary()
+	res.Latency = &s
+	if g.o.pid != 0 && res.Acks > 0 {
+		cpu := g.serverCPU() - cpu0
+		res.ServerCPUS = round3(cpu.Seconds())
+		res.ServerCPUPerMsg = round3(float64(cpu) / float64(time.Microsecond) / float64(res.Acks))
+	}
+	if e, ok := firstE.Load().(string); ok {
+		return errors.New("echo: " + e)
+	}
+	return nil
+}
