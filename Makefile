@@ -36,3 +36,8 @@ test-browser: build
 
 clean:
 	rm -rf bin test-output
+
+## bench: our server against the Node reference under the same load
+## (BENCH_N, BENCH_POLL_N, BENCH_ROUNDS, ...: see scripts/bench.sh; results in docs/benchmarks.md)
+bench:
+	scripts/bench.sh
