@@ -73,6 +73,9 @@ func dialClient(t *testing.T, ts *httptest.Server, auth string) *rawClient {
 	var connect struct{ SID string }
 	_ = json.Unmarshal(msg[2:], &connect)
 	c.SID = connect.SID
+	if _, msg, err = conn.ReadMessage(); err != nil || string(msg) != `42["joined"]` {
+		t.Fatalf("joined: %q %v", msg, err)
+	}
 	_ = conn.SetReadDeadline(time.Time{})
 	go c.read()
 	return c

@@ -30,7 +30,9 @@ type node struct {
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// authRooms joins the rooms a client names in its handshake auth.
+// authRooms joins the rooms a client names in its handshake auth, then
+// tells it "joined" (dialClient waits for it: the connection handler runs
+// after the client got its CONNECT).
 func authRooms(s *server.Socket) {
 	var auth struct{ Rooms []string }
 	if len(s.Handshake().Auth) > 0 {
@@ -39,6 +41,7 @@ func authRooms(s *server.Socket) {
 	if len(auth.Rooms) > 0 {
 		s.Join(auth.Rooms...)
 	}
+	_ = s.Emit("joined")
 }
 
 func newNode(t *testing.T, addr string, cfg Config) *node {
@@ -72,6 +75,64 @@ func newNode(t *testing.T, addr string, cfg Config) *node {
 	return n
 }
 
+// modes are the adapter's two wire formats.
+var modes = []struct {
+	name string
+	cfg  Config
+}{
+	{"classic", Config{}},
+	{"sharded", Config{Sharded: true}},
+}
+
+func forModes(t *testing.T, test func(*testing.T, Config)) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { test(t, m.cfg) })
+	}
+}
+
+// waitRoomChannels waits, in sharded mode, until Redis counts for every
+// room channel as many subscribers as nodes subscribe to it (the
+// subscriptions follow the rooms asynchronously).
+func waitRoomChannels(t *testing.T, nodes ...*node) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		want := map[string]int64{}
+		var client redis.UniversalClient
+		for _, nd := range nodes {
+			a, ok := nd.nsp.Adapter().(*shardedNS)
+			if !ok {
+				return
+			}
+			client = nd.red.cfg.Client
+			for _, room := range a.MemoryAdapter.RoomNames("") {
+				if a.r.cfg.SubscriptionMode == SubscriptionDynamicPrivate || a.nsp.LocalSocket(room) == nil {
+					want[a.roomChannel(room)]++
+				}
+			}
+		}
+		if len(want) == 0 || client == nil {
+			return
+		}
+		chans := make([]string, 0, len(want))
+		for ch := range want {
+			chans = append(chans, ch)
+		}
+		got, err := client.PubSubShardNumSub(context.Background(), chans...).Result()
+		ok := err == nil
+		for ch, n := range want {
+			ok = ok && got[ch] == n
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("room channels: got %v (%v), want %v", got, err, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // waitServers waits until every node sees n servers.
 func waitServers(t *testing.T, n int, nodes ...*node) {
 	t.Helper()
@@ -90,20 +151,23 @@ func waitServers(t *testing.T, n int, nodes ...*node) {
 	}
 }
 
-func newCluster(t *testing.T) (*testenv.Redis, *node, *node) {
+func newCluster(t *testing.T, cfg Config) (*testenv.Redis, *node, *node) {
 	t.Helper()
 	rs := testenv.StartRedis(t)
-	a := newNode(t, rs.Addr, Config{})
-	b := newNode(t, rs.Addr, Config{})
+	a := newNode(t, rs.Addr, cfg)
+	b := newNode(t, rs.Addr, cfg)
 	waitServers(t, 2, a, b)
 	return rs, a, b
 }
 
-func TestBroadcastAcrossInstances(t *testing.T) {
-	_, a, b := newCluster(t)
+func TestBroadcastAcrossInstances(t *testing.T) { forModes(t, testBroadcastAcrossInstances) }
+
+func testBroadcastAcrossInstances(t *testing.T, cfg Config) {
+	_, a, b := newCluster(t, cfg)
 	inRoom := dialClient(t, a.ts, `{"rooms":["r1","vip"]}`)
 	other := dialClient(t, a.ts, `{"rooms":["r2"]}`)
 	onB := dialClient(t, b.ts, `{"rooms":["r1"]}`)
+	waitRoomChannels(t, a, b)
 
 	tests := []struct {
 		name     string
@@ -166,7 +230,11 @@ func TestBroadcastAcrossInstances(t *testing.T) {
 }
 
 func TestBroadcastWithAckAcrossInstances(t *testing.T) {
-	_, a, b := newCluster(t)
+	forModes(t, testBroadcastWithAckAcrossInstances)
+}
+
+func testBroadcastWithAckAcrossInstances(t *testing.T, cfg Config) {
+	_, a, b := newCluster(t, cfg)
 	c1 := dialClient(t, a.ts, `{"rooms":["q"]}`)
 	c2 := dialClient(t, a.ts, `{"rooms":["q"]}`)
 	c3 := dialClient(t, b.ts, `{"rooms":["q"]}`)
@@ -200,8 +268,10 @@ func TestBroadcastWithAckAcrossInstances(t *testing.T) {
 	})
 }
 
-func TestFetchSocketsAcrossInstances(t *testing.T) {
-	_, a, b := newCluster(t)
+func TestFetchSocketsAcrossInstances(t *testing.T) { forModes(t, testFetchSocketsAcrossInstances) }
+
+func testFetchSocketsAcrossInstances(t *testing.T, cfg Config) {
+	_, a, b := newCluster(t, cfg)
 	ca := dialClient(t, a.ts, `{"rooms":["f"]}`)
 	cb := dialClient(t, b.ts, `{"rooms":["f","g"]}`)
 	_ = dialClient(t, a.ts, `{}`)
@@ -258,8 +328,10 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func TestRemoteRoomsAndDisconnect(t *testing.T) {
-	_, a, b := newCluster(t)
+func TestRemoteRoomsAndDisconnect(t *testing.T) { forModes(t, testRemoteRoomsAndDisconnect) }
+
+func testRemoteRoomsAndDisconnect(t *testing.T, cfg Config) {
+	_, a, b := newCluster(t, cfg)
 	ca := dialClient(t, a.ts, `{"rooms":["old"]}`)
 	cb := dialClient(t, b.ts, `{"rooms":["old"]}`)
 
@@ -268,6 +340,7 @@ func TestRemoteRoomsAndDisconnect(t *testing.T) {
 	if !slices.Contains(roomsOf(t, a, cb.SID), "new") {
 		t.Errorf("local socket did not join")
 	}
+	waitRoomChannels(t, a, b)
 	_ = b.nsp.To("new").Emit("in-new")
 	ca.mustEvent("in-new")
 
@@ -291,8 +364,10 @@ func TestRemoteRoomsAndDisconnect(t *testing.T) {
 	}
 }
 
-func TestServerSideEmit(t *testing.T) {
-	_, a, b := newCluster(t)
+func TestServerSideEmit(t *testing.T) { forModes(t, testServerSideEmit) }
+
+func testServerSideEmit(t *testing.T, cfg Config) {
+	_, a, b := newCluster(t, cfg)
 	got := make(chan string, 4)
 	a.nsp.OnServerSideEmit("hello", func(_ context.Context, args socketio.Args, ack func(any)) {
 		got <- string(args.Raw[0])
@@ -345,15 +420,31 @@ func TestServerSideEmit(t *testing.T) {
 			t.Errorf("err %v", err)
 		}
 	})
-	t.Run("binary refused", func(t *testing.T) {
-		if _, err := b.nsp.Adapter().ServerSideEmit(context.Background(), "hello", []any{[]byte{1}}, false); !errors.Is(err, ErrBinaryNotAllowed) {
-			t.Errorf("err %v", err)
-		}
-	})
+	if cfg.Sharded {
+		t.Run("binary crosses", func(t *testing.T) {
+			if _, err := b.nsp.Adapter().ServerSideEmit(context.Background(), "hello", []any{[]byte{1, 2}}, false); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case s := <-got:
+				if s != `{"_placeholder":true,"num":0}` {
+					t.Errorf("got %s", s)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("no binary server-side event")
+			}
+		})
+	} else {
+		t.Run("binary refused", func(t *testing.T) {
+			if _, err := b.nsp.Adapter().ServerSideEmit(context.Background(), "hello", []any{[]byte{1}}, false); !errors.Is(err, ErrBinaryNotAllowed) {
+				t.Errorf("err %v", err)
+			}
+		})
+	}
 }
 
 func TestMalformedMessagesAreDropped(t *testing.T) {
-	rs, a, _ := newCluster(t)
+	rs, a, _ := newCluster(t, Config{})
 	drops := make(chan DropReason, 16)
 	a.red.cfg.OnDrop = func(r DropReason, _ error) { drops <- r }
 	c := dialClient(t, a.ts, `{}`)
@@ -448,7 +539,7 @@ func TestNewErrors(t *testing.T) {
 	}
 	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
 	defer c.Close()
-	if _, err := New(context.Background(), Config{Client: c, Sharded: true}); !errors.Is(err, ErrShardedUnsupported) {
-		t.Errorf("sharded: %v", err)
+	if _, err := New(context.Background(), Config{Client: c, Sharded: true, SubscriptionMode: "dynamic-public"}); !errors.Is(err, ErrSubscriptionMode) {
+		t.Errorf("subscription mode: %v", err)
 	}
 }

@@ -32,9 +32,15 @@ type Config struct {
 	// RequestsTimeout bounds the cluster requests (fetchSockets,
 	// serverSideEmit with ack, serverCount). Zero means 5 s.
 	RequestsTimeout time.Duration
-	// Sharded selects Redis 7 sharded Pub/Sub (Node's createShardedAdapter).
-	// Not implemented yet: New returns ErrShardedUnsupported.
+	// Sharded selects Redis 7 sharded Pub/Sub (SPUBLISH/SSUBSCRIBE), the
+	// wire format of Node's createShardedAdapter (socket.io-adapter's
+	// ClusterAdapter messages). False means the classic format of
+	// createAdapter (PUBLISH/PSUBSCRIBE).
 	Sharded bool
+	// SubscriptionMode is createShardedAdapter's subscriptionMode; only
+	// read when Sharded. Zero means SubscriptionDynamic, Node's default.
+	// Every instance of a cluster must use the same mode.
+	SubscriptionMode SubscriptionMode
 	// PublishTimeout bounds one PUBLISH. Zero means 2 s.
 	PublishTimeout time.Duration
 	// PublishQueue is how many outgoing messages may wait for Redis; when
@@ -48,6 +54,25 @@ type Config struct {
 	// Logger receives the adapter's logs. Nil means slog.Default().
 	Logger *slog.Logger
 }
+
+// SubscriptionMode says which broadcasts of the sharded adapter go to a
+// channel of their own room ("socket.io#/#room#") rather than the
+// namespace's ("socket.io#/#"), and so which room channels an instance
+// subscribes to.
+type SubscriptionMode string
+
+// Subscription modes, as Node's.
+const (
+	// SubscriptionDynamic: broadcasts to one public room (not a socket id)
+	// use the room's channel; an instance subscribes to the channels of
+	// its public rooms while they exist.
+	SubscriptionDynamic SubscriptionMode = "dynamic"
+	// SubscriptionStatic: everything goes through the namespace channel.
+	SubscriptionStatic SubscriptionMode = "static"
+	// SubscriptionDynamicPrivate: as dynamic, private rooms (socket ids)
+	// included.
+	SubscriptionDynamicPrivate SubscriptionMode = "dynamic-private"
+)
 
 // DropReason says why a message was dropped.
 type DropReason string
@@ -73,6 +98,9 @@ func (c Config) withDefaults() Config {
 	if c.PublishQueue <= 0 {
 		c.PublishQueue = DefaultPublishQueue
 	}
+	if c.SubscriptionMode == "" {
+		c.SubscriptionMode = SubscriptionDynamic
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -81,11 +109,11 @@ func (c Config) withDefaults() Config {
 
 // Errors of the adapter.
 var (
-	ErrNoClient           = errors.New("adapter: Config.Client is required")
-	ErrShardedUnsupported = errors.New("adapter: sharded Pub/Sub is not implemented")
-	ErrClosed             = errors.New("adapter: closed")
-	ErrRequestTimeout     = errors.New("adapter: cluster request timed out")
-	ErrBinaryNotAllowed   = errors.New("adapter: binary arguments are not allowed here (Node sends this message as JSON)")
+	ErrNoClient         = errors.New("adapter: Config.Client is required")
+	ErrSubscriptionMode = errors.New("adapter: unknown Config.SubscriptionMode")
+	ErrClosed           = errors.New("adapter: closed")
+	ErrRequestTimeout   = errors.New("adapter: cluster request timed out")
+	ErrBinaryNotAllowed = errors.New("adapter: binary arguments are not allowed here (Node's classic adapter sends this message as JSON)")
 )
 
 // TimeoutError is a cluster request that did not get every answer in time.

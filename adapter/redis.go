@@ -29,6 +29,7 @@ type Redis struct {
 	mu        sync.RWMutex
 	byChannel map[string]*nsAdapter // request, response and specific response channels
 	byPattern map[string]*nsAdapter // broadcast pattern
+	byShard   map[string]*shardedNS // sharded mode: every channel
 	closed    bool
 
 	dropped atomic.Int64
@@ -46,10 +47,12 @@ func New(ctx context.Context, cfg Config) (*Redis, error) {
 	if cfg.Client == nil {
 		return nil, ErrNoClient
 	}
-	if cfg.Sharded {
-		return nil, ErrShardedUnsupported
-	}
 	cfg = cfg.withDefaults()
+	switch cfg.SubscriptionMode {
+	case SubscriptionDynamic, SubscriptionStatic, SubscriptionDynamicPrivate:
+	default:
+		return nil, ErrSubscriptionMode
+	}
 	r := &Redis{
 		cfg:       cfg,
 		log:       cfg.Logger.With("component", "redis-adapter"),
@@ -57,9 +60,14 @@ func New(ctx context.Context, cfg Config) (*Redis, error) {
 		queue:     make(chan outgoing, cfg.PublishQueue),
 		byChannel: make(map[string]*nsAdapter),
 		byPattern: make(map[string]*nsAdapter),
+		byShard:   make(map[string]*shardedNS),
 	}
 	r.ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	r.ps = cfg.Client.Subscribe(r.ctx)
+	if cfg.Sharded {
+		r.ps = cfg.Client.SSubscribe(r.ctx)
+	} else {
+		r.ps = cfg.Client.Subscribe(r.ctx)
+	}
 	msgs := r.ps.Channel(redis.WithChannelSize(1024))
 	r.wg.Add(2)
 	go r.receive(msgs)
@@ -76,7 +84,12 @@ func (r *Redis) Dropped() int64 { return r.dropped.Load() }
 
 // Factory returns the AdapterFactory for server.Config.Adapter.
 func (r *Redis) Factory() server.AdapterFactory {
-	return func(nsp *server.Namespace) server.Adapter { return r.newNamespace(nsp) }
+	return func(nsp *server.Namespace) server.Adapter {
+		if r.cfg.Sharded {
+			return r.newSharded(nsp)
+		}
+		return r.newNamespace(nsp)
+	}
 }
 
 // Close stops the subscriber and the publisher; pending requests fail.
@@ -87,13 +100,16 @@ func (r *Redis) Close() error {
 		return nil
 	}
 	r.closed = true
-	nsps := make([]*nsAdapter, 0, len(r.byPattern))
+	var tables []*requestTable
 	for _, a := range r.byPattern {
-		nsps = append(nsps, a)
+		tables = append(tables, &a.requestTable)
+	}
+	for _, a := range r.byShard {
+		tables = append(tables, &a.requestTable)
 	}
 	r.mu.Unlock()
-	for _, a := range nsps {
-		a.failPending()
+	for _, t := range tables {
+		t.failPending()
 	}
 	err := r.ps.Close()
 	r.cancel()
@@ -135,7 +151,12 @@ func (r *Redis) publisher() {
 			return
 		case m := <-r.queue:
 			ctx, cancel := context.WithTimeout(r.ctx, r.cfg.PublishTimeout)
-			err := r.cfg.Client.Publish(ctx, m.channel, m.payload).Err()
+			var err error
+			if r.cfg.Sharded {
+				err = r.cfg.Client.SPublish(ctx, m.channel, m.payload).Err()
+			} else {
+				err = r.cfg.Client.Publish(ctx, m.channel, m.payload).Err()
+			}
 			cancel()
 			if err != nil && r.ctx.Err() == nil {
 				r.drop(DropPublishError, err)
@@ -159,6 +180,15 @@ func (r *Redis) dispatch(m *redis.Message) {
 			r.log.Error("panic handling a Redis message", "channel", m.Channel, "panic", p, "stack", string(debug.Stack()))
 		}
 	}()
+	if r.cfg.Sharded {
+		r.mu.RLock()
+		s := r.byShard[m.Channel]
+		r.mu.RUnlock()
+		if s != nil {
+			r.report(m.Channel, s.onRaw(m.Channel, []byte(m.Payload)))
+		}
+		return
+	}
 	r.mu.RLock()
 	var a *nsAdapter
 	if m.Pattern != "" {
@@ -179,13 +209,18 @@ func (r *Redis) dispatch(m *redis.Message) {
 	default:
 		err = a.onRequest([]byte(m.Payload))
 	}
+	r.report(m.Channel, err)
+}
+
+// report counts and logs a message that could not be handled.
+func (r *Redis) report(channel string, err error) {
 	if err != nil {
 		reason := DropMalformed
 		if err == errUnknownType {
 			reason = DropUnknown
 		}
 		r.drop(reason, err)
-		r.log.Warn("Redis message dropped", "channel", m.Channel, "err", err)
+		r.log.Warn("Redis message dropped", "channel", channel, "err", err)
 	}
 }
 
