@@ -21,7 +21,12 @@ const RATE = 20;
 for (const target of targets()) {
   describe(`faults: MongoDB session store down [${target}]`, () => {
     const ctx = {};
+    // The reference's connect-mongo store (default autoRemove 'native') creates a TTL index at
+    // startup; FerretDB v1 refuses it (NotImplemented: Index option "expireAfterSeconds"), so the
+    // reference exits before listening. There is no real MongoDB on this machine.
+    const skip = target === 'node' ? 'the Node reference cannot start with SESSION_STORE=mongo on FerretDB (connect-mongo creates a TTL index: expireAfterSeconds NotImplemented)' : false;
     before(async () => {
+      if (skip) return;
       ctx.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faults-ferret-'));
       ctx.ferret = await startFerretDB({ dir: ctx.dir });
       ctx.server = await startServer(target, {
@@ -121,7 +126,7 @@ for (const target of targets()) {
       assert.equal(health.json && health.json.status, 'healthy');
     };
 
-    test('SIGSTOP: AUTHENTICATION_FAILED within the auth timeout, streams continue, connects work after SIGCONT', { timeout: 60000 }, outage('SIGSTOP'));
-    test('SIGKILL: AUTHENTICATION_FAILED within the auth timeout, streams continue, connects work after a restart (same port, same data)', { timeout: 60000 }, outage('SIGKILL'));
+    test('SIGSTOP: AUTHENTICATION_FAILED within the auth timeout, streams continue, connects work after SIGCONT', { timeout: 60000, skip }, outage('SIGSTOP'));
+    test('SIGKILL: AUTHENTICATION_FAILED within the auth timeout, streams continue, connects work after a restart (same port, same data)', { timeout: 60000, skip }, outage('SIGKILL'));
   });
 }
