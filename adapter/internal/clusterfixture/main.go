@@ -1,10 +1,12 @@
 // Command clusterfixture is a Go instance for the mixed Node/Go cluster
 // tests (compat-tests/test/cluster): a server.Server with the Redis adapter.
-// Env: PORT, REDIS_URL, KEY (channel prefix). A connecting client joins the
-// rooms of its handshake auth {rooms: [...]}. POST /emit, /fetch and
-// /serverSideEmit (JSON bodies, see below) act from the Go side; server-side
-// events "ping" are answered with {"from":"go","args":[...]} and recorded,
-// GET /received returns them.
+// Env: PORT, REDIS_URL, KEY (channel prefix), SHARDED=1 (sharded mode),
+// SUBSCRIPTION_MODE. A connecting client joins the rooms of its handshake
+// auth {rooms: [...]}, then gets the event "joined". POST /emit,
+// /emitWithAck, /fetch, /serverSideEmit, /join, /leave and /disconnect
+// (JSON bodies, see emitRequest) act from the Go side; server-side events
+// "ping" are answered with {"from":"go","args":[...]} and recorded, GET
+// /received returns them.
 package main
 
 import (
@@ -29,6 +31,10 @@ type emitRequest struct {
 	Event  string            `json:"event"`
 	Args   []json.RawMessage `json:"args"`
 	Binary string            `json:"binary"` // appended as a []byte argument when set
+	Join   []string          `json:"join"`   // rooms for /join and /leave
+	Close  bool              `json:"close"`  // for /disconnect
+	// TimeoutMs bounds /emitWithAck (3000 when zero).
+	TimeoutMs int `json:"timeoutMs"`
 }
 
 func main() {
@@ -39,7 +45,13 @@ func main() {
 		os.Exit(1)
 	}
 	client := redis.NewClient(opt)
-	red, err := adapter.New(context.Background(), adapter.Config{Client: client, Key: os.Getenv("KEY"), Logger: log})
+	red, err := adapter.New(context.Background(), adapter.Config{
+		Client:           client,
+		Key:              os.Getenv("KEY"),
+		Sharded:          os.Getenv("SHARDED") == "1",
+		SubscriptionMode: adapter.SubscriptionMode(os.Getenv("SUBSCRIPTION_MODE")),
+		Logger:           log,
+	})
 	if err != nil {
 		log.Error("adapter", "err", err)
 		os.Exit(1)
@@ -52,6 +64,7 @@ func main() {
 		if len(auth.Rooms) > 0 {
 			s.Join(auth.Rooms...)
 		}
+		_ = s.Emit("joined")
 	})
 	var mu sync.Mutex
 	received := []json.RawMessage{}
@@ -86,6 +99,57 @@ func main() {
 			args = append(args, []byte(req.Binary))
 		}
 		reply(w, map[string]bool{"ok": true}, nsp.To(req.Rooms...).Except(req.Except...).Emit(req.Event, args...))
+	}))
+	srv.Handle("POST /emitWithAck", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req emitRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			reply(w, nil, err)
+			return
+		}
+		args := make([]any, 0, len(req.Args))
+		for _, a := range req.Args {
+			args = append(args, a)
+		}
+		timeout := time.Duration(req.TimeoutMs) * time.Millisecond
+		if timeout <= 0 {
+			timeout = 3 * time.Second
+		}
+		answers, err := nsp.To(req.Rooms...).Except(req.Except...).Timeout(timeout).EmitWithAck(r.Context(), req.Event, args...)
+		out := []json.RawMessage{}
+		for _, a := range answers {
+			out = append(out, a.Raw...)
+		}
+		res := map[string]any{"answers": out}
+		if err != nil {
+			res["error"] = err.Error()
+		}
+		reply(w, res, nil)
+	}))
+	selected := func(r *http.Request) (*server.BroadcastOperator, emitRequest, error) {
+		var req emitRequest
+		err := json.NewDecoder(r.Body).Decode(&req)
+		return nsp.To(req.Rooms...).Except(req.Except...), req, err
+	}
+	srv.Handle("POST /join", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		op, req, err := selected(r)
+		if err == nil {
+			op.SocketsJoin(req.Join...)
+		}
+		reply(w, map[string]bool{"ok": true}, err)
+	}))
+	srv.Handle("POST /leave", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		op, req, err := selected(r)
+		if err == nil {
+			op.SocketsLeave(req.Join...)
+		}
+		reply(w, map[string]bool{"ok": true}, err)
+	}))
+	srv.Handle("POST /disconnect", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		op, req, err := selected(r)
+		if err == nil {
+			op.DisconnectSockets(req.Close)
+		}
+		reply(w, map[string]bool{"ok": true}, err)
 	}))
 	srv.Handle("POST /fetch", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req emitRequest
