@@ -57,7 +57,7 @@ func parseSymbols(raw json.RawMessage, max int) ([]string, error) {
 		if len(it) == 0 || it[0] != '"' || json.Unmarshal(it, &s) != nil {
 			return nil, invalid("symbols must be strings")
 		}
-		sym := strings.ToUpper(strings.TrimSpace(s))
+		sym := jsUpper(jsTrim(s))
 		if !validSymbol(sym) {
 			shown := string(it)
 			if len(shown) > 40 {
@@ -77,4 +77,41 @@ func parseSymbols(raw json.RawMessage, max int) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// jsTrim is JavaScript's String.prototype.trim: it strips the ECMAScript
+// WhiteSpace and LineTerminator characters, which include U+FEFF but not
+// U+0085 (strings.TrimSpace does the opposite for both).
+func jsTrim(s string) string {
+	return strings.TrimFunc(s, func(r rune) bool {
+		switch r {
+		case '\t', '\n', '\v', '\f', '\r', ' ', 0xA0, 0x1680, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF:
+			return true
+		}
+		return r >= 0x2000 && r <= 0x200A
+	})
+}
+
+// jsSpecialUpper holds the full (SpecialCasing) upper-case mappings that
+// JavaScript's toUpperCase applies and Go's per-rune strings.ToUpper does
+// not, restricted to those whose result can be a valid symbol (ASCII).
+var jsSpecialUpper = map[rune]string{
+	0xDF: "SS", 0xFB00: "FF", 0xFB01: "FI", 0xFB02: "FL", 0xFB03: "FFI", 0xFB04: "FFL", 0xFB05: "ST", 0xFB06: "ST",
+}
+
+// jsUpper is JavaScript's String.prototype.toUpperCase as far as symbol
+// validation can tell: "ß" is "SS" there, as Node's server sees it.
+func jsUpper(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { _, ok := jsSpecialUpper[r]; return ok }) {
+		return strings.ToUpper(s)
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if u, ok := jsSpecialUpper[r]; ok {
+			b.WriteString(u)
+		} else {
+			b.WriteString(strings.ToUpper(string(r)))
+		}
+	}
+	return b.String()
 }
