@@ -478,14 +478,18 @@ func TestMalformedMessagesAreDropped(t *testing.T) {
 	c.mustEvent("still-alive")
 }
 
-func TestRedisRestart(t *testing.T) {
+func TestRedisRestart(t *testing.T) { forModes(t, testRedisRestart) }
+
+func testRedisRestart(t *testing.T, cfg Config) {
 	before := runtime.NumGoroutine()
 	rs := testenv.StartRedis(t)
-	a := newNode(t, rs.Addr, Config{RequestsTimeout: time.Second})
-	b := newNode(t, rs.Addr, Config{RequestsTimeout: time.Second})
+	cfg.RequestsTimeout = time.Second
+	a := newNode(t, rs.Addr, cfg)
+	b := newNode(t, rs.Addr, cfg)
 	waitServers(t, 2, a, b)
 	ca := dialClient(t, a.ts, `{"rooms":["x"]}`)
 	cb := dialClient(t, b.ts, `{"rooms":["x"]}`)
+	waitRoomChannels(t, a, b)
 	_ = b.nsp.To("x").Emit("before")
 	ca.mustEvent("before")
 	cb.mustEvent("before")
