@@ -1,8 +1,10 @@
 // Package adapter is the Redis adapter of the Socket.IO server: it spans a
 // namespace over every instance of a cluster sharing one Redis, speaking the
-// wire format of Node's @socket.io/redis-adapter 8.3 (createAdapter), so Go
-// and Node instances can serve the same cluster and @socket.io/redis-emitter
-// reaches Go clients.
+// wire format of Node's @socket.io/redis-adapter 8.3 — createAdapter by
+// default, createShardedAdapter with Config.Sharded — so Go and Node
+// instances can serve the same cluster and @socket.io/redis-emitter reaches
+// Go clients. Server-side events reach the namespace's OnServerSideEmit
+// handlers (server.Namespace.DeliverServerSideEmit).
 package adapter
 
 import (

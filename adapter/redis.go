@@ -75,7 +75,8 @@ func New(ctx context.Context, cfg Config) (*Redis, error) {
 	return r, nil
 }
 
-// UID returns the adapter's id on the wire.
+// UID returns the adapter's id on the classic wire (in sharded mode each
+// namespace has its own, as Node's ClusterAdapter).
 func (r *Redis) UID() string { return r.uid }
 
 // Dropped returns how many messages were dropped (malformed or unknown
