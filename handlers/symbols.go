@@ -38,14 +38,15 @@ func parseSymbols(raw json.RawMessage, max int) ([]string, error) {
 	if len(raw) == 0 || raw[0] != '{' {
 		return nil, invalid("payload must be an object { symbols: string[] }")
 	}
-	var p struct {
-		Symbols json.RawMessage `json:"symbols"`
-	}
+	// A map, not a struct: encoding/json matches struct fields without
+	// regard to case, and JavaScript's payload.symbols does not ("Symbols"
+	// is another key).
+	var p map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return nil, invalid("payload must be an object { symbols: string[] }")
 	}
 	var items []json.RawMessage
-	if s := bytes.TrimSpace(p.Symbols); len(s) == 0 || s[0] != '[' || json.Unmarshal(s, &items) != nil || len(items) == 0 {
+	if s := bytes.TrimSpace(p["symbols"]); len(s) == 0 || s[0] != '[' || json.Unmarshal(s, &items) != nil || len(items) == 0 {
 		return nil, invalid("symbols must be a non-empty array of strings")
 	}
 	if len(items) > max {

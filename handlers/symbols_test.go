@@ -119,6 +119,8 @@ func TestParseSymbols(t *testing.T) {
 		{"deeply nested junk", `{"symbols":` + deep + `}`, nil},
 		{"deep junk beside", `{"x":` + deep + `,"symbols":["A"]}`, []string{"A"}},
 		{"duplicate key, last wins", `{"symbols":["bad sym"],"symbols":["A"]}`, []string{"A"}},
+		{"key case matters: Symbols", `{"Symbols":["A"]}`, nil},
+		{"key case matters: SYMBOLS beside a bad symbols", `{"symbols":["bad sym"],"SYMBOLS":["A"]}`, nil},
 		{"truncated JSON", `{"symbols":["A"]`, nil},
 	}
 	for _, tc := range cases {
