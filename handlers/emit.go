@@ -19,10 +19,10 @@ const MaxEmitBody = 1 << 20
 
 // emitItem is one item of a POST /internal/emit body.
 type emitItem struct {
-	UserID json.RawMessage `json:"userId"`
-	Room   json.RawMessage `json:"room"`
-	Event  json.RawMessage `json:"event"`
-	Data   json.RawMessage `json:"data"`
+	UserID json.RawMessage
+	Room   json.RawMessage
+	Event  json.RawMessage
+	Data   json.RawMessage
 
 	notObject bool // the item was not a JSON object
 }
@@ -135,12 +135,14 @@ func parseEmitBody(body []byte) ([]emitItem, error) {
 }
 
 // decodeItem reads an item; validateItem refuses one that is not an object.
+// Keys are matched exactly, as JavaScript reads item.userId: encoding/json's
+// struct decoding would take "UserId" or "EVENT" too.
 func decodeItem(raw json.RawMessage) emitItem {
-	var it emitItem
-	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' || json.Unmarshal(t, &it) != nil {
+	var m map[string]json.RawMessage
+	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' || json.Unmarshal(t, &m) != nil {
 		return emitItem{notObject: true}
 	}
-	return it
+	return emitItem{UserID: m["userId"], Room: m["room"], Event: m["event"], Data: m["data"]}
 }
 
 type resolved struct{ room, event string }
