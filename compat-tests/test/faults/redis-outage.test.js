@@ -24,7 +24,11 @@ for (const target of targets()) {
       await closeClients();
     });
 
-    test('local delivery continues, cross-instance resumes within 5 s, no crash, no stuck subscription counts', { timeout: 90000 }, async (t) => {
+    // The reference does not reliably survive this (seen: exit 1 on an unhandled
+    // SocketClosedUnexpectedlyError from @redis/client 5.9.0; in another run B never got messages
+    // again within 15 s): its result is reported, not counted.
+    const todo = target === 'node' ? 'the Node reference does not reliably survive a Redis SIGKILL (exit 1 on an unhandled SocketClosedUnexpectedlyError, or cross-instance delivery never resuming)' : false;
+    test('local delivery continues, cross-instance resumes within 5 s, no crash, no stuck subscription counts', { timeout: 90000, todo }, async (t) => {
       const redis = await startRedisProc();
       cleanup.push(() => redis.stop());
       // Redis runs without persistence, so its restart also loses the sessions: the periodic
@@ -100,11 +104,15 @@ for (const target of targets()) {
       const tEnd = Date.now();
 
       const gapsA = arrA.map((arr) => maxGap(arr.map((e) => e.t), tKill - 1000, tBack + 2000)).sort((x, y) => x - y);
+      // the same figure before the fault, on A and B: what this loaded machine shows anyway
+      const base = [...arrA, ...arrB].map((arr) => maxGap(arr.map((e) => e.t).filter((x) => x < tKill), arr[0].t, tKill)).sort((x, y) => x - y);
       const lostA = arrA.map((arr) => stream.sent.length - new Set(arr.map((e) => e.seq)).size).sort((x, y) => x - y);
       const lostB = arrB.map((arr) => stream.sent.length - new Set(arr.map((e) => e.seq)).size).sort((x, y) => x - y);
       const statuses = {};
       for (const s of stream.sent) statuses[s.status] = (statuses[s.status] || 0) + 1;
       const slowest = Math.max(...stream.sent.map((s) => (s.answeredAt || tEnd) - s.t));
+      const died = [a, b].filter((s) => s.proc.exitCode !== null || s.proc.signalCode !== null);
+      assert.equal(died.length, 0, died.map((s) => `${s.url} exited (${s.proc.exitCode ?? s.proc.signalCode}):\n${s.output().slice(-3000)}`).join('\n'));
       const [ha, hb] = [await a.health(), await b.health()];
 
       // stuck counts: the cap user can trade one room for another, and the cap still holds
@@ -116,6 +124,7 @@ for (const target of targets()) {
 
       t.diagnostic(`clients: ${sockA.length} on A, ${sockB.length} on B; stream ${RATE} msgs/s on A, sent ${stream.sent.length} (POST answers ${JSON.stringify(statuses)}, slowest ${slowest} ms)`);
       t.diagnostic(`Redis down ${tBack - tKill} ms (SIGKILL, restart on port ${redis.port})`);
+      t.diagnostic(`before the fault (${tKill - all[0][0].t} ms): longest gap per client min/p50/max ${base[0]}/${pct(base, 50)}/${base[base.length - 1]} ms`);
       t.diagnostic(`A (local): longest gap around the outage min/p50/max ${gapsA[0]}/${pct(gapsA, 50)}/${gapsA[gapsA.length - 1]} ms; messages missed per client min/max ${lostA[0]}/${lostA[lostA.length - 1]}`);
       t.diagnostic(`B (cross-instance): resumed after Redis came back min/p50/max ${recovery[0]}/${pct(recovery, 50)}/${recovery[recovery.length - 1]} ms; messages missed per client min/max ${lostB[0]}/${lostB[lostB.length - 1]}; messages emitted after the kill that reached B before Redis was back ${duringB}`);
       t.diagnostic(`health after: A ${ha.json && ha.json.status} ${JSON.stringify(ha.json && ha.json.stats)}, B ${hb.json && hb.json.status}; alive A=${a.proc.exitCode === null} B=${b.proc.exitCode === null}`);

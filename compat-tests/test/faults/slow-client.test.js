@@ -61,7 +61,7 @@ const { URL_, AUTH, SYM } = process.env;
 const socket = io(URL_, { auth: JSON.parse(AUTH), transports: ['websocket'], reconnection: false, forceNew: true });
 let got = 0; let bytes = 0; const disconnects = [];
 const report = () => process.send({ got, bytes, disconnects });
-socket.on('quote:update', (d) => { got += 1; bytes += d.quote.blob.length; });
+socket.on('quote:update', (d) => { got += 1; bytes += d.quote.blob.length; report(); });
 socket.on('disconnect', (r) => { disconnects.push(r); report(); });
 socket.on('connect_error', (e) => { process.send({ error: e.message }); });
 socket.once('connected', () => socket.emit('subscribe:watchlist', { symbols: [SYM] }, (res) => process.send({ ready: res })));
@@ -129,7 +129,14 @@ for (const target of targets()) {
       let sentMsgs = 0;
       let sentBytes = 0;
       let seq = 0;
+      // the flood waits for the normal reader to be at most WINDOW messages behind: a reader that
+      // keeps up is never more than WINDOW x 16 KiB behind, which the kernel buffers hold, so only
+      // a client that does not read can make the server's queue grow
+      const WINDOW = 6;
       const flood = async () => {
+        if (sentMsgs - normal.got > WINDOW) {
+          await waitUntil(() => sentMsgs - normal.got <= WINDOW || normal.disconnects.length, 20000, 'the normal reader to catch up');
+        }
         const items = [];
         for (let i = 0; i < PER_POST; i++) {
           seq += 1;
