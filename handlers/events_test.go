@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -478,14 +477,4 @@ func TestJunkNeverHurts(t *testing.T) {
 			}
 		})
 	}
-}
-
-// jsonArg is the first argument of an event, decoded.
-func jsonArg(t *testing.T, args []json.RawMessage) any {
-	t.Helper()
-	var v any
-	if err := json.Unmarshal(args[0], &v); err != nil {
-		t.Fatal(err)
-	}
-	return v
 }
