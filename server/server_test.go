@@ -795,6 +795,8 @@ func TestHooksAndStats(t *testing.T) {
 	b.connect("/", "")
 	a.send(`21["e"]`)
 	a.expect(`431[]`)
+	// The CONNECT answer goes out before the connection is counted.
+	waitFor(t, "both connections counted", func() bool { return connects.Load() == 2 })
 	st := s.srv.Stats()
 	if st.TotalConnections != 2 || st.UniqueUsers != 1 || st.RedisAdapter || s.srv.UserConnections("7") != 2 {
 		t.Fatalf("stats %+v", st)
