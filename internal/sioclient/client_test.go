@@ -28,6 +28,11 @@ type testServer struct {
 
 func startServer(t *testing.T, pingInterval time.Duration) *testServer {
 	t.Helper()
+	return startServerTB(t, pingInterval)
+}
+
+func startServerTB(t testing.TB, pingInterval time.Duration) *testServer {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := server.New(server.Config{
 		Engine: engineio.Config{PingInterval: pingInterval, PingTimeout: 2 * pingInterval},
