@@ -12,6 +12,9 @@ import (
 	"github.com/gorilla/websocket"
 )
 
+// readBufferSize is the WebSocket read buffer of one connection.
+const readBufferSize = 1024
+
 // ErrServerClosed is returned for requests after Close.
 var ErrServerClosed = errors.New("engineio: server closed")
 
@@ -36,7 +39,11 @@ func NewServer(cfg Config) *Server {
 		// Buffers come from the hijacked HTTP connection (4 KiB reads) and,
 		// for writes, from a pool shared by every connection: an idle
 		// connection holds no write buffer.
-		WriteBufferPool:   &sync.Pool{},
+		WriteBufferPool: &sync.Pool{},
+		// A small read buffer of its own per connection (clients send
+		// small packets; larger messages are read in several calls), so
+		// the hijacked 4 KiB HTTP read buffer is released.
+		ReadBufferSize:    readBufferSize,
 		EnableCompression: cfg.CompressionThreshold > 0,
 		// The origin is checked by ServeHTTP against the CORS policy before
 		// the upgrade.

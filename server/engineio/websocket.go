@@ -26,7 +26,10 @@ func (s *Session) openWebSocket(conn *websocket.Conn) {
 	s.mu.Unlock()
 	s.startHeartbeat()
 	go s.writeLoop(w)
-	s.readLoop(w)
+	// The reader gets a fresh goroutine with a small stack; the HTTP
+	// handler's goroutine, whose stack grew while serving the handshake,
+	// ends here.
+	go s.readLoop(w)
 }
 
 // upgradeWebSocket takes a WebSocket opened for an existing polling session:
@@ -81,7 +84,7 @@ func (s *Session) upgradeWebSocket(w http.ResponseWriter, r *http.Request) {
 	s.wakeLocked()
 	s.mu.Unlock()
 	go s.writeLoop(ws)
-	s.readLoop(ws)
+	go s.readLoop(ws)
 }
 
 // probe runs the upgrade handshake on conn and reports whether the client
