@@ -56,7 +56,9 @@ function canConnect(port) {
 
 // startFixture resolves {target, port, origin, eio, sio, stop()} where eio and sio are the
 // base URLs of the raw Engine.IO and the Socket.IO endpoints (no trailing slash).
-async function startFixture(target, { readyTimeoutMs = 10000 } = {}) {
+// readyTimeoutMs is not a property under test: a loaded 2-core machine can take seconds to load
+// the Node fixture's modules.
+async function startFixture(target, { readyTimeoutMs = 30000 } = {}) {
   const [cmd, args] = command(target);
   const port = await freePort();
   const child = spawn(cmd, args, {

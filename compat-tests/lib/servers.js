@@ -51,6 +51,11 @@ function freePort() {
 
 const delay = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// STARTUP_MS bounds how long a server may take to answer /health/websocket after its spawn. It is
+// not a property under test: on a loaded 2-core machine the reference alone spends 2-5 s loading
+// its modules, and a few servers start at once.
+const STARTUP_MS = 30000;
+
 function httpGet(url, timeout = 1000) {
   return new Promise((resolve, reject) => {
     const req = http.get(url, { agent: false, timeout }, (res) => {
@@ -84,7 +89,7 @@ class Server {
     return this.log.join('');
   }
 
-  async start(timeoutMs = 10000) {
+  async start(timeoutMs = STARTUP_MS) {
     let cmd;
     let args;
     if (this.target === 'node') {
@@ -343,6 +348,6 @@ function describeTargets(title, { env = {}, perTest = false, concurrency = false
 
 module.exports = {
   describeTargets,
-  targets, startServer, startRedis, suiteEnv, login, logout, uniqueUser, closeClients, freePort, httpGet, delay,
+  targets, startServer, startRedis, suiteEnv, login, logout, uniqueUser, closeClients, freePort, httpGet, delay, STARTUP_MS,
   SECRET, EMIT_TOKEN, SESSION_PREFIX, Server,
 };
