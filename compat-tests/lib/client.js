@@ -5,6 +5,7 @@
 //                                    connect_error (err.message, err.data) or on timeout
 //   connectError(url, opts)       -> the connect_error of a refused handshake
 //   waitFor(emitter, event, ms)   -> the first argument list of the next `event` (array)
+//   within(promise, ms, what)     -> promise, rejected if it has not settled ms after the call
 //   expectNone(emitter, event, ms)-> resolves if `event` does not arrive within ms, else rejects
 //   collect(emitter, event)       -> { items, until(n, ms) } records every `event`
 //   ack(socket, event, ...args)   -> the ack of an emit (rejects after 3 s)
@@ -31,6 +32,15 @@ function waitFor(emitter, event, ms = DEFAULT_MS) {
     }, ms);
     emitter.once(event, handler);
   });
+}
+
+// within rejects when promise has not settled ms after this call: for a deadline that starts at a
+// later event than the wait itself (e.g. "connected" registered before a restart, bounded from the
+// moment the server is healthy again).
+function within(promise, ms, what) {
+  let t;
+  const timeout = new Promise((_, reject) => { t = setTimeout(() => reject(timeoutError(what, ms)), ms); });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(t));
 }
 
 function expectNone(emitter, event, ms = 300) {
@@ -136,6 +146,13 @@ function postEmit(baseUrl, body, { token, raw, headers = {} } = {}) {
 // reconnection 1 s..5 s forever, a manual reconnect after `io server disconnect`, and
 // restoreSubscriptions() on the Manager's `reconnect` event.
 class SeedClient {
+  // The seed's reconnection backoff: 1 s doubling to at most 5 s (socket.io-client randomizes each
+  // delay by +-50 % and then caps it at reconnectionDelayMax), and its manual reconnect 1 s after
+  // `io server disconnect`.
+  static RECONNECTION_DELAY = 1000;
+
+  static RECONNECTION_DELAY_MAX = 5000;
+
   constructor(url, { sessionID, userId, userName = 'User', ...extra } = {}) {
     this.activeSubscriptions = new Set();
     this.reconnects = 0;
@@ -144,8 +161,8 @@ class SeedClient {
       auth: { sessionID, userId, userName },
       transports: ['websocket', 'polling'],
       reconnection: true,
-      reconnectionDelay: 1000,
-      reconnectionDelayMax: 5000,
+      reconnectionDelay: SeedClient.RECONNECTION_DELAY,
+      reconnectionDelayMax: SeedClient.RECONNECTION_DELAY_MAX,
       reconnectionAttempts: Infinity,
       forceNew: true,
       ...extra,
@@ -153,7 +170,7 @@ class SeedClient {
     this.socket.on('disconnect', (reason) => {
       this.disconnects.push(reason);
       if (reason === 'io server disconnect' && !this.closed) {
-        setTimeout(() => { if (!this.closed) this.socket.connect(); }, 1000);
+        setTimeout(() => { if (!this.closed) this.socket.connect(); }, SeedClient.RECONNECTION_DELAY);
       }
     });
     this.socket.io.on('reconnect', () => {
@@ -184,4 +201,4 @@ class SeedClient {
   }
 }
 
-module.exports = { connect, connectError, waitFor, expectNone, collect, ack, postEmit, SeedClient, DEFAULT_MS };
+module.exports = { connect, connectError, waitFor, within, expectNone, collect, ack, postEmit, SeedClient, DEFAULT_MS };

@@ -3,10 +3,18 @@
 // emit endpoint switched off, and a session store that is down. Each test starts its own server.
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { describeTargets, EMIT_TOKEN, startRedis, startServer, suiteEnv, delay } = require('../../lib/servers');
-const { connect, connectError, waitFor, postEmit, ack, SeedClient } = require('../../lib/client');
+const { describeTargets, EMIT_TOKEN, startRedis, startServer, suiteEnv, delay, STARTUP_MS } = require('../../lib/servers');
+const { connect, connectError, waitFor, within, postEmit, ack, SeedClient } = require('../../lib/client');
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+// Once a restarted server answers /health/websocket, the seed's pending reconnection attempt
+// fires within reconnectionDelayMax (each randomized delay is capped there); CONNECT_MS is for
+// that attempt's own handshake, auth and `connected` (and the re-subscriptions) on a loaded machine.
+const CONNECT_MS = 5000;
+const RECONNECT_MS = SeedClient.RECONNECTION_DELAY_MAX + CONNECT_MS;
+// waitFor's own timer only guards against a wait that outlives the test: the real bound is
+// RECONNECT_MS from the moment the server is healthy again.
+const RESTART_GUARD_MS = STARTUP_MS + RECONNECT_MS;
 
 describeTargets('client: lifecycle', { perTest: true, concurrency: 3 }, (ctx) => {
   test('SIGTERM: server:shutdown to every client, unhealthy during the grace period, then io server disconnect, exit 0', async () => {
@@ -66,9 +74,10 @@ describeTargets('client: lifecycle', { perTest: true, concurrency: 3 }, (ctx) =>
       assert.equal((await reason)[0], 'transport close');
       assert.equal(await srv.waitExit(5000), 'SIGKILL');
 
-      const restored = ['connected', 'subscribed:portfolio', 'subscribed:trades', 'subscribed:watchlist'].map((e) => waitFor(seed.socket, e, 10000));
+      const restored = Promise.all(['connected', 'subscribed:portfolio', 'subscribed:trades', 'subscribed:watchlist'].map((e) => waitFor(seed.socket, e, RESTART_GUARD_MS)));
+      restored.catch(() => {}); // awaited below, after the restart
       await srv.start();
-      await Promise.all(restored);
+      await within(restored, RECONNECT_MS, `the reconnect and the restored subscriptions (${RECONNECT_MS} ms after the restarted server was healthy)`);
       assert.equal(seed.reconnects, 1);
 
       const updates = [
@@ -96,9 +105,10 @@ describeTargets('client: lifecycle', { perTest: true, concurrency: 3 }, (ctx) =>
       const reason = waitFor(seed.socket, 'disconnect', 5000);
       assert.equal(await srv.stop(), 0);
       assert.equal((await reason)[0], 'io server disconnect');
-      const again = waitFor(seed.socket, 'connected', 10000);
+      const again = waitFor(seed.socket, 'connected', RESTART_GUARD_MS);
+      again.catch(() => {}); // awaited below, after the restart
       await srv.start();
-      const [data] = await again;
+      const [data] = await within(again, RECONNECT_MS, `"connected" (${RECONNECT_MS} ms after the restarted server was healthy)`);
       assert.equal(data.userId, u.userId);
       const res = await ack(seed.socket, 'ping', 'ok');
       assert.equal(res.length, 2);
