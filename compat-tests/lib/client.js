@@ -117,7 +117,9 @@ function ack(socket, event, ...args) {
   return socket.timeout(DEFAULT_MS).emitWithAck(event, ...args);
 }
 
-function postEmit(baseUrl, body, { token, raw, headers = {} } = {}) {
+// opts.onWritten is called once the whole request has been handed to the kernel (the server can
+// read it from then on).
+function postEmit(baseUrl, body, { token, raw, headers = {}, onWritten } = {}) {
   const payload = raw !== undefined ? Buffer.from(raw) : Buffer.from(JSON.stringify(body));
   const u = new URL('/internal/emit', baseUrl);
   const hdrs = { 'content-type': 'application/json', 'content-length': String(payload.length), ...headers };
@@ -138,6 +140,7 @@ function postEmit(baseUrl, body, { token, raw, headers = {} } = {}) {
       if (e.code === 'EPIPE' || e.code === 'ECONNRESET') resolve({ status: -1, error: e });
       else reject(e);
     });
+    if (onWritten) req.once('finish', onWritten);
     req.end(payload);
   });
 }

@@ -8,9 +8,14 @@
 //                                    with a data dir; kill(signal), restart() (same port and dir),
 //                                    stop(); .url is the mongodb:// URI
 //   startStream(url, opts)        -> Stream: POST /internal/emit at opts.rate msgs/s without waiting
-//                                    for answers; .sent [{ seq, t, status }], stop()
+//                                    for answers; .sent [{ seq, t, writtenAt, status, answeredAt }],
+//                                    stop()
 //   track(socket, event, seqOf)   -> [{ seq, t }] arrivals of event on socket
 //   maxGap(times, from, to)       -> the longest interval without an arrival inside [from, to]
+//   watchLoop()                   -> records this process's own event-loop stalls (the observer's)
+//   serverGap(arrivals, sent, from, to, loop) -> the longest time inside [from, to] the server held
+//                                    a written message for a client that got nothing, less the
+//                                    observer's own stalls: { ms, raw, at }
 //   rssKb(pid)                    -> VmRSS of a process in KiB (Linux /proc)
 //   connectMany(url, list, opts)  -> sockets, connected `concurrency` at a time
 //   waitUntil(fn, ms, what)       -> polls fn() (sync or async) until truthy, rejects after ms
@@ -147,9 +152,9 @@ function startStream(url, { rate, make, token = EMIT_TOKEN }) {
   const tick = () => {
     if (stopped) return;
     seq += 1;
-    const rec = { seq, t: Date.now(), status: null, answeredAt: null };
+    const rec = { seq, t: Date.now(), writtenAt: null, status: null, answeredAt: null };
     sent.push(rec);
-    const p = postEmit(url, make(seq), { token })
+    const p = postEmit(url, make(seq), { token, onWritten: () => { rec.writtenAt = Date.now(); } })
       .then((res) => { rec.status = res.status; })
       .catch((e) => { rec.status = e.code || e.message; })
       .finally(() => { rec.answeredAt = Date.now(); pending.delete(p); });
@@ -185,6 +190,73 @@ function maxGap(times, from, to) {
   return Math.max(gap, to - prev);
 }
 
+// watchLoop records when this process's own event loop did not run (a timer every TICK_MS that
+// fires late): descheduled by the kernel, or busy with other work. Arrivals observed by this
+// process are late by as much, whatever the server did. stalls() returns [from, to] intervals;
+// stop() ends it.
+const TICK_MS = 10;
+const STALL_MS = 20; // a tick later than this counts as a stall of the observer
+function watchLoop() {
+  const stalls = [];
+  let prev = Date.now();
+  const timer = setInterval(() => {
+    const now = Date.now();
+    if (now - prev > TICK_MS + STALL_MS) stalls.push([prev + TICK_MS, now]);
+    prev = now;
+  }, TICK_MS);
+  return {
+    stalls: () => stalls,
+    // the total time in [from, to] during which the observer was stalled
+    overlap(from, to) {
+      let ms = 0;
+      for (const [a, b] of stalls) ms += Math.max(0, Math.min(b, to) - Math.max(a, from));
+      return ms;
+    },
+    longest(from, to) {
+      let ms = 0;
+      for (const [a, b] of stalls) ms = Math.max(ms, Math.min(b, to) - Math.max(a, from));
+      return ms;
+    },
+    stop() { clearInterval(timer); },
+  };
+}
+
+// serverGap is the longest time, inside [from, to], during which the server held a message for a
+// client and the client got nothing: for each arrival (and for `to`), the time since the later of
+// the previous arrival and the moment the next message due to this client (the first one after
+// the previous arrival's seq) was written to the server; minus the time this process itself was
+// stalled meanwhile (loop: watchLoop()). A gap in arrivals that only mirrors a pause of the
+// producer (this process's timers or writes running late) or of the observer is not the server's.
+// Returns { ms, raw, at } (raw: without subtracting the observer's stalls; at: where it ends).
+function serverGap(arrivals, sent, from, to, loop) {
+  const writtenAt = (seq) => {
+    const rec = sent[seq - 1];
+    // never written (should not happen: the kernel takes a small request even from a server that
+    // does not read): count from the moment the producer tried
+    return rec ? (rec.writtenAt ?? rec.t) : Infinity;
+  };
+  let prevT = from;
+  // the first message due at `from`: the one after the last seq that arrived before it
+  let nextSeq = 1;
+  for (const e of arrivals) if (e.t < from) nextSeq = Math.max(nextSeq, e.seq + 1);
+  let worst = { ms: 0, raw: 0, at: from };
+  const consider = (t) => {
+    const start = Math.max(prevT, writtenAt(nextSeq));
+    if (start >= t) return;
+    const raw = t - start;
+    const ms = raw - (loop ? loop.overlap(start, t) : 0);
+    if (ms > worst.ms) worst = { ms, raw, at: t };
+  };
+  for (const e of arrivals) {
+    if (e.t < from || e.t > to) continue;
+    consider(e.t);
+    prevT = e.t;
+    nextSeq = Math.max(nextSeq, e.seq + 1);
+  }
+  consider(to);
+  return worst;
+}
+
 function rssKb(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
@@ -217,5 +289,5 @@ function closeAll(sockets) {
 const pct = (sorted, p) => sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] : NaN;
 
 module.exports = {
-  startRedisProc, startFerretDB, startStream, track, maxGap, rssKb, connectMany, closeAll, waitUntil, pct, Proc,
+  startRedisProc, startFerretDB, startStream, track, maxGap, serverGap, watchLoop, rssKb, connectMany, closeAll, waitUntil, pct, Proc,
 };
