@@ -103,6 +103,9 @@ async function openStores() {
         client: mongoClient,
         dbName: cfg.mongoDb,
         collectionName: cfg.sessionCollection,
+        // No TTL index: FerretDB (and the product) must not need one; get() already ignores
+        // sessions whose `expires` has passed.
+        autoRemove: 'disabled',
       });
       break;
     }
