@@ -121,7 +121,7 @@ class Server {
         throw new Error(`${this.target} server exited during startup (${proc.exitCode ?? proc.signalCode}):\n${this.output()}`);
       }
       try {
-        const res = await this.health();
+        const res = await this.health(1000);
         if (res.status === 200) return this;
         lastErr = new Error(`health status ${res.status}`);
       } catch (e) {
@@ -133,8 +133,9 @@ class Server {
     throw new Error(`${this.target} server did not answer /health/websocket within ${timeoutMs} ms (${lastErr && lastErr.message}):\n${this.output()}`);
   }
 
-  async health() {
-    const res = await httpGet(`${this.url}/health/websocket`);
+  // health GETs /health/websocket; timeoutMs bounds the answer (the start loop retries with 1 s).
+  async health(timeoutMs = 5000) {
+    const res = await httpGet(`${this.url}/health/websocket`, timeoutMs);
     let json = null;
     try { json = JSON.parse(res.body); } catch { /* not JSON */ }
     return { status: res.status, headers: res.headers, body: res.body, json };
