@@ -3,6 +3,7 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { describeTargets } = require('../../lib/servers');
+const { waitUntil } = require('../../lib/faults');
 const { connect, waitFor, collect, ack } = require('../../lib/client');
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -49,6 +50,9 @@ describeTargets('client: transports and payloads', {}, (ctx) => {
   }
 
   test('GET /health/websocket has the seed shape and counts connections and users', async () => {
+    // the earlier cases closed their sockets just before: wait until the server has seen those
+    // disconnects, or one of them can leave between `before` and `during` and spoil the delta
+    await waitUntil(async () => (await ctx.server.health()).json.stats.totalConnections === 0, 5000, 'the earlier cases\' connections to be gone');
     const before = await ctx.server.health();
     assert.equal(before.status, 200);
     assert.deepEqual(Object.keys(before.json), ['status', 'stats']);
