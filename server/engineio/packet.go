@@ -118,6 +118,13 @@ type inPacket struct {
 	Type   PacketType
 	Data   []byte
 	Binary bool
+
+	// end marks the transport's end as seen by the WebSocket reader
+	// (Type 0): the session closes with reason and err when the packets
+	// before it have been handled.
+	end    bool
+	reason string
+	err    error
 }
 
 // decodeText decodes one packet from its text form (a WebSocket text frame or

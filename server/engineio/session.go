@@ -67,7 +67,9 @@ type Session struct {
 	state     state
 	transport transportKind
 	queue     []*Packet
+	spare     []*Packet // the writer's last batch, reused
 	queued    int
+	writing   bool  // a WebSocket writer goroutine is running
 	poll      *poll // pending GET (polling)
 	posting   bool  // a POST is being handled (polling)
 	ws        *wsConn
@@ -75,6 +77,13 @@ type Session struct {
 	timer     *time.Timer
 	pongWait  bool // a ping is out, its pong not yet in
 	refreshed bool // the pong wait was extended once by other traffic
+
+	// WebSocket input waits here for the dispatcher goroutine, so that the
+	// reader's stack stays shallow (handlers run on the dispatcher's).
+	qmu         sync.Mutex
+	qcond       *sync.Cond
+	inbound     []inPacket
+	dispatching bool
 
 	inMu      sync.Mutex // serializes the handler's calls
 	handler   Handler
@@ -241,10 +250,7 @@ func (s *Session) enqueueLocked(p *Packet) {
 
 func (s *Session) wakeLocked() {
 	if s.transport == transportWebSocket && s.ws != nil {
-		select {
-		case s.ws.wake <- struct{}{}:
-		default:
-		}
+		s.startWriterLocked()
 		return
 	}
 	if s.poll != nil {
@@ -294,7 +300,8 @@ func (s *Session) close(reason string, err error, flush bool) {
 	switch {
 	case s.transport == transportWebSocket && s.ws != nil:
 		s.state = stateClosed
-		s.ws.closeAfterFlush(flush)
+		s.ws.closing, s.ws.flush = true, flush
+		s.startWriterLocked()
 	case s.poll != nil || !flush:
 		s.state = stateClosed
 		if s.poll != nil {
@@ -370,6 +377,10 @@ func (s *Session) deliver(packets []inPacket) {
 		if s.closed.Load() {
 			return
 		}
+		if p.end {
+			s.close(p.reason, p.err, false)
+			return
+		}
 		if p.Type != Pong {
 			s.onTraffic()
 		}
@@ -390,16 +401,54 @@ func (s *Session) deliver(packets []inPacket) {
 	}
 }
 
-// wsConn is the WebSocket transport of a session.
-type wsConn struct {
-	conn     *websocket.Conn
-	wake     chan struct{}
-	done     chan struct{} // closed to stop the writer
-	doneOnce sync.Once
-	flush    atomic.Bool // write the queue before closing
+// maxInbound is how many WebSocket messages may wait for the dispatcher
+// before the reader stops reading (back-pressure on the client).
+const maxInbound = 64
+
+// enqueue hands a packet read from the WebSocket to the dispatcher, which
+// is started when none is running. The reader waits while the queue is
+// full.
+func (s *Session) enqueue(p inPacket) {
+	s.qmu.Lock()
+	s.inbound = append(s.inbound, p)
+	if !s.dispatching {
+		s.dispatching = true
+		go s.dispatch()
+	}
+	for len(s.inbound) >= maxInbound && s.dispatching {
+		if s.qcond == nil {
+			s.qcond = sync.NewCond(&s.qmu)
+		}
+		s.qcond.Wait()
+	}
+	s.qmu.Unlock()
 }
 
-func (w *wsConn) closeAfterFlush(flush bool) {
-	w.flush.Store(flush)
-	w.doneOnce.Do(func() { close(w.done) })
+// dispatch delivers queued input in order until the queue is empty, then
+// ends: an idle connection parks no dispatcher goroutine.
+func (s *Session) dispatch() {
+	for {
+		s.qmu.Lock()
+		batch := s.inbound
+		s.inbound = nil
+		if s.qcond != nil {
+			s.qcond.Broadcast()
+		}
+		if len(batch) == 0 {
+			s.dispatching = false
+			s.qmu.Unlock()
+			return
+		}
+		s.qmu.Unlock()
+		s.deliver(batch)
+	}
+}
+
+// wsConn is the WebSocket transport of a session. Its fields other than
+// conn are guarded by the session's mu.
+type wsConn struct {
+	conn     *websocket.Conn
+	closing  bool // the session ended: flush (or not) and close conn
+	flush    bool // write the queue before closing
+	finished bool // conn closed
 }

@@ -8,9 +8,7 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-func newWSConn(conn *websocket.Conn) *wsConn {
-	return &wsConn{conn: conn, wake: make(chan struct{}, 1), done: make(chan struct{})}
-}
+func newWSConn(conn *websocket.Conn) *wsConn { return &wsConn{conn: conn} }
 
 // openWebSocket runs a session that started on WebSocket: the open packet,
 // then the read loop on this goroutine and a writer goroutine.
@@ -25,7 +23,6 @@ func (s *Session) openWebSocket(conn *websocket.Conn) {
 	s.wakeLocked()
 	s.mu.Unlock()
 	s.startHeartbeat()
-	go s.writeLoop(w)
 	// The reader gets a fresh goroutine with a small stack; the HTTP
 	// handler's goroutine, whose stack grew while serving the handshake,
 	// ends here.
@@ -83,7 +80,6 @@ func (s *Session) upgradeWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	s.wakeLocked()
 	s.mu.Unlock()
-	go s.writeLoop(ws)
 	go s.readLoop(ws)
 }
 
@@ -145,61 +141,94 @@ func (s *Session) readLoop(w *wsConn) {
 				err = ErrTooLarge
 				reason = "transport error"
 			}
-			s.close(reason, err, false)
-			break
+			// The end is queued behind the messages read before it, so
+			// that they are handled first (a disconnect never overtakes
+			// them), and the transport stops at once.
+			s.enqueue(inPacket{end: true, reason: reason, err: err})
+			s.stopWriting()
+			return
 		}
 		if mt == websocket.BinaryMessage {
-			s.deliver([]inPacket{{Type: Message, Data: data, Binary: true}})
+			s.enqueue(inPacket{Type: Message, Data: data, Binary: true})
 			continue
 		}
 		p, perr := decodeText(data)
 		if perr != nil {
-			s.close("parse error", perr, false)
-			break
+			s.enqueue(inPacket{end: true, reason: "parse error", err: perr})
+			s.stopWriting()
+			return
 		}
-		s.deliver([]inPacket{p})
+		s.enqueue(p)
 	}
-	w.closeAfterFlush(false)
 }
 
-// writeLoop writes the session's output. A broadcast packet's frame is
-// prepared once and shared by every connection.
+// stopWriting closes a WebSocket whose reader ended: nothing more can be
+// exchanged on it. The session itself closes when the dispatcher reaches
+// the end of its input.
+func (s *Session) stopWriting() {
+	s.mu.Lock()
+	if w := s.ws; w != nil && !w.closing {
+		w.closing, w.flush = true, false
+		s.startWriterLocked()
+	}
+	s.mu.Unlock()
+}
+
+// startWriterLocked starts a writer goroutine unless one is running. A
+// WebSocket has a writer only while it has output: an idle connection
+// parks no goroutine for writing.
+func (s *Session) startWriterLocked() {
+	if s.writing || s.ws == nil {
+		return
+	}
+	s.writing = true
+	go s.writeLoop(s.ws)
+}
+
+// writeLoop writes the session's output until the queue is empty, then
+// ends; when the session is closing it closes the connection, after the
+// queue if the close flushes. A broadcast packet's frame is prepared once
+// and shared by every connection.
 func (s *Session) writeLoop(w *wsConn) {
-	cfg := &s.srv.cfg
-	var batch []*Packet
-	defer func() {
-		_ = w.conn.Close()
-	}()
 	for {
-		var stop bool
-		select {
-		case <-w.wake:
-		case <-w.done:
-			stop = true
-		}
-		if stop && !w.flush.Load() {
+		s.mu.Lock()
+		if len(s.queue) == 0 || (w.closing && !w.flush) {
+			s.writing = false
+			finish := w.closing && !w.finished
+			w.finished = w.finished || finish
+			flush := w.flush
+			s.mu.Unlock()
+			if finish {
+				if flush {
+					_ = w.conn.SetWriteDeadline(time.Now().Add(time.Second))
+					_ = w.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+				}
+				_ = w.conn.Close()
+			}
 			return
 		}
-		s.mu.Lock()
-		batch = append(batch[:0], s.queue...)
-		s.queue = s.queue[:0]
+		batch := s.queue
+		s.queue, s.spare = s.spare, nil
 		s.queued = 0
 		s.mu.Unlock()
-		if len(batch) > 0 {
-			_ = w.conn.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
-			for i, p := range batch {
-				if err := s.writePacket(w.conn, p); err != nil {
-					s.close("transport error", err, false)
-					clear(batch)
-					return
-				}
-				batch[i] = nil
+
+		_ = w.conn.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
+		var err error
+		for _, p := range batch {
+			if err = s.writePacket(w.conn, p); err != nil {
+				break
 			}
 		}
-		if stop {
-			_ = w.conn.SetWriteDeadline(time.Now().Add(time.Second))
-			_ = w.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
-			return
+		clear(batch)
+		s.mu.Lock()
+		s.spare = batch[:0]
+		s.mu.Unlock()
+		if err != nil {
+			// close marks the connection closing; the next round ends it.
+			s.close("transport error", err, false)
+			s.mu.Lock()
+			w.closing, w.flush = true, false
+			s.mu.Unlock()
 		}
 	}
 }
