@@ -32,6 +32,7 @@ var defaults = map[string]string{
 	"REDIS_ADAPTER_KEY": "socket.io", "REDIS_ADAPTER_SHARDED": "false",
 	"SHUTDOWN_GRACE_MS": "1000", "LOG_LEVEL": "info",
 	"DEMO": "false", "DEMO_TRADE_INTERVAL_MS": "10000",
+	"PPROF_ADDR": "",
 }
 
 // loadConfig reads flags, env vars and the optional --config file with a
@@ -141,6 +142,7 @@ func parse(get func(string) string) (app.Config, error) {
 	if err := c.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL"))); err != nil {
 		errs = append(errs, fmt.Sprintf("LOG_LEVEL: %q is not debug, info, warn or error", get("LOG_LEVEL")))
 	}
+	c.PprofAddr = get("PPROF_ADDR")
 	c.Demo = boolean("DEMO")
 	c.DemoTradeInterval = millis("DEMO_TRADE_INTERVAL_MS", 1)
 	if len(errs) > 0 {

@@ -127,6 +127,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.bg = append(a.bg, func(ctx context.Context) { _ = feed.Run(ctx) })
 	}
 	a.srv.Handle("/", webclient.Handler())
+	if cfg.PprofAddr != "" {
+		stop, err := a.servePprof()
+		if err != nil {
+			return nil, err
+		}
+		a.closers = append(a.closers, stop)
+	}
 
 	a.http = &http.Server{
 		Addr:              net.JoinHostPort(cfg.Host, strconv.Itoa(orDefault(cfg.Port, 3000))),

@@ -53,6 +53,8 @@ type Config struct {
 	ShutdownGrace time.Duration // SHUTDOWN_GRACE_MS; zero means 1 s
 	LogLevel      slog.Level    // LOG_LEVEL: debug|info|warn|error
 
+	PprofAddr string // PPROF_ADDR: loopback host:port serving net/http/pprof; zero means off
+
 	Demo              bool          // DEMO: dev login and demo feed
 	DemoTradeInterval time.Duration // DEMO_TRADE_INTERVAL_MS; zero means 10 s
 }
@@ -92,6 +94,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SubscriptionLease > 0 && c.SubscriptionLease < 300*time.Millisecond {
 		return fmt.Errorf("SUBSCRIPTION_LEASE_MS: must be at least 300")
+	}
+	if c.PprofAddr != "" && !loopbackAddr(c.PprofAddr) {
+		return fmt.Errorf("PPROF_ADDR: %q must be a loopback host:port (profiles expose internals)", c.PprofAddr)
 	}
 	for i, s := range c.SessionSecrets {
 		if s == "" {
