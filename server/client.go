@@ -18,8 +18,8 @@ type client struct {
 	dec  socketio.Decoder
 
 	mu      sync.Mutex
-	sockets map[string]*Socket // by namespace name
-	timer   *time.Timer        // connectTimeout
+	sockets []*Socket   // one per namespace joined; few, so a slice
+	timer   *time.Timer // connectTimeout
 }
 
 func newClient(srv *Server, conn *engineio.Session) *client {
@@ -63,9 +63,7 @@ func (c *client) OnMessage(data []byte, binary bool) {
 	if p == nil {
 		return
 	}
-	c.mu.Lock()
-	s := c.sockets[p.Nsp]
-	c.mu.Unlock()
+	s := c.socketOf(p.Nsp)
 	switch {
 	case s == nil && p.Type == socketio.Connect:
 		c.connect(p)
@@ -99,20 +97,35 @@ func (c *client) connect(p *socketio.Packet) {
 	nsp.add(c, auth)
 }
 
+func (c *client) socketOf(nsp string) *Socket {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.sockets {
+		if s.nsp.name == nsp {
+			return s
+		}
+	}
+	return nil
+}
+
 func (c *client) addSocket(s *Socket) {
 	c.mu.Lock()
-	if c.sockets == nil {
-		c.sockets = make(map[string]*Socket, 1)
-	}
-	c.sockets[s.nsp.name] = s
+	c.sockets = append(c.sockets, s)
+	t := c.timer
+	c.timer = nil
 	c.mu.Unlock()
-	c.timer.Stop()
+	if t != nil {
+		t.Stop()
+	}
 }
 
 func (c *client) removeSocket(s *Socket) {
 	c.mu.Lock()
-	if c.sockets[s.nsp.name] == s {
-		delete(c.sockets, s.nsp.name)
+	for i, o := range c.sockets {
+		if o == s {
+			c.sockets = append(c.sockets[:i], c.sockets[i+1:]...)
+			break
+		}
 	}
 	c.mu.Unlock()
 }
@@ -120,12 +133,12 @@ func (c *client) removeSocket(s *Socket) {
 // OnClose implements engineio.Handler: every socket of the connection is
 // disconnected with the transport's reason.
 func (c *client) OnClose(reason string, err error) {
-	c.timer.Stop()
 	c.mu.Lock()
-	socks := make([]*Socket, 0, len(c.sockets))
-	for _, s := range c.sockets {
-		socks = append(socks, s)
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
 	}
+	socks := append([]*Socket(nil), c.sockets...)
 	c.mu.Unlock()
 	for _, s := range socks {
 		s.onClose(reason)
@@ -137,10 +150,7 @@ func (c *client) OnClose(reason string, err error) {
 // once their DISCONNECT packets are out.
 func (c *client) disconnectAll() {
 	c.mu.Lock()
-	socks := make([]*Socket, 0, len(c.sockets))
-	for _, s := range c.sockets {
-		socks = append(socks, s)
-	}
+	socks := append([]*Socket(nil), c.sockets...)
 	c.mu.Unlock()
 	for _, s := range socks {
 		s.Disconnect(false)

@@ -42,10 +42,11 @@ type Identity struct {
 
 // Socket is a client's connection to one namespace.
 type Socket struct {
-	id        string
-	nsp       *Namespace
-	client    *client
-	handshake Handshake
+	id     string
+	nsp    *Namespace
+	client *client
+	auth   json.RawMessage // the CONNECT packet's auth ({} when absent)
+	issued time.Time
 
 	identity  Identity // written by middleware before the socket connects
 	connected atomic.Bool
@@ -62,8 +63,20 @@ func (s *Socket) ID() string { return s.id }
 // Namespace returns the socket's namespace.
 func (s *Socket) Namespace() *Namespace { return s.nsp }
 
-// Handshake returns the connection's handshake.
-func (s *Socket) Handshake() *Handshake { return &s.handshake }
+// Handshake returns the connection's handshake, built on each call (Node's
+// socket.handshake). For the auth object or the headers alone, Auth and
+// Header are cheaper.
+func (s *Socket) Handshake() *Handshake {
+	hs := newHandshake(s.client.conn, s.auth, s.issued)
+	return &hs
+}
+
+// Auth returns the handshake's auth object as JSON ({} when the client sent
+// none).
+func (s *Socket) Auth() json.RawMessage { return s.auth }
+
+// Header returns the headers of the connection's handshake request.
+func (s *Socket) Header() http.Header { return s.client.conn.Header() }
 
 // Identity returns who the client is (zero until authenticated).
 func (s *Socket) Identity() Identity { return s.identity }
@@ -103,7 +116,7 @@ func (s *Socket) Info() SocketInfo {
 		data, _ = json.Marshal(s.values)
 	}
 	s.mu.Unlock()
-	return SocketInfo{ID: s.id, Handshake: s.handshake, Rooms: s.Rooms(), Data: data}
+	return SocketInfo{ID: s.id, Handshake: *s.Handshake(), Rooms: s.Rooms(), Data: data}
 }
 
 // OnDisconnect registers fn to run when the socket disconnects, with the
@@ -260,8 +273,7 @@ func (s *Socket) onClose(reason string) {
 	s.nsp.srv.onSocketClosed(s, reason)
 }
 
-func newHandshake(conn *engineio.Session, auth json.RawMessage) Handshake {
-	now := time.Now()
+func newHandshake(conn *engineio.Session, auth json.RawMessage, now time.Time) Handshake {
 	_, xdomain := conn.Header()["Origin"]
 	u := url.URL{Path: "/socket.io/", RawQuery: conn.Query().Encode()}
 	return Handshake{

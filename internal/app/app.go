@@ -150,8 +150,7 @@ func (a *App) Server() *server.Server { return a.srv }
 // authenticate is the connection middleware: the handshake's session must be
 // a live express-session of the claimed user.
 func (a *App) authenticate(ctx context.Context, s *server.Socket) error {
-	hs := s.Handshake()
-	id, err := a.authn.Authenticate(ctx, hs.Auth, hs.Headers)
+	id, err := a.authn.Authenticate(ctx, s.Auth(), s.Header())
 	if err != nil {
 		return err
 	}

@@ -289,7 +289,7 @@ func (h *holder) handler() http.Handler {
 	})
 }
 
-func (h *holder) count() int { h.mu.Lock(); defer h.mu.Unlock(); return len(h.conns) }
+func (h *holder) count() int       { h.mu.Lock(); defer h.mu.Unlock(); return len(h.conns) }
 func (h *holder) broadcast([]byte) {}
 func (h *holder) close() {
 	for _, c := range h.conns {

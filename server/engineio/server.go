@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -13,7 +14,7 @@ import (
 )
 
 // readBufferSize is the WebSocket read buffer of one connection.
-const readBufferSize = 1024
+const readBufferSize = 512
 
 // ErrServerClosed is returned for requests after Close.
 var ErrServerClosed = errors.New("engineio: server closed")
@@ -112,7 +113,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	sid := q.Get("sid")
 	if sid == "" {
-		s.handshake(w, r, q.Get("EIO"), transport, isUpgrade)
+		s.handshake(w, r, q, transport, isUpgrade)
 		return
 	}
 	ss := s.Session(sid)
@@ -177,7 +178,7 @@ func writeUpgradeError(w http.ResponseWriter, code ErrorCode) {
 	_, _ = w.Write([]byte(msg))
 }
 
-func (s *Server) handshake(w http.ResponseWriter, r *http.Request, eio, transport string, isUpgrade bool) {
+func (s *Server) handshake(w http.ResponseWriter, r *http.Request, q url.Values, transport string, isUpgrade bool) {
 	if r.Method != http.MethodGet {
 		s.fail(w, isUpgrade, ErrBadHandshakeMethod)
 		return
@@ -186,7 +187,7 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, eio, transpor
 		writeError(w, ErrBadRequest)
 		return
 	}
-	if eio != "4" {
+	if q.Get("EIO") != "4" {
 		if isUpgrade {
 			// Node lets the WebSocket handshake through, then destroys the
 			// connection without a frame.
@@ -198,7 +199,7 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, eio, transpor
 		writeError(w, ErrUnsupportedProtocol)
 		return
 	}
-	ss := newSession(s, generateID(), r)
+	ss := newSession(s, generateID(), r, q)
 	if transport == "websocket" {
 		conn, err := s.upgrader.Upgrade(w, r, nil)
 		if err != nil {

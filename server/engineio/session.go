@@ -94,12 +94,14 @@ type Session struct {
 	closeOnce sync.Once
 }
 
-func newSession(srv *Server, id string, r *http.Request) *Session {
+// newSession keeps the handshake request's header map itself: net/http
+// does not reuse it once the handler returns.
+func newSession(srv *Server, id string, r *http.Request, q url.Values) *Session {
 	return &Session{
 		id:         id,
 		srv:        srv,
-		header:     r.Header.Clone(),
-		query:      r.URL.Query(),
+		header:     r.Header,
+		query:      q,
 		remoteAddr: r.RemoteAddr,
 		secure:     r.TLS != nil,
 	}

@@ -60,7 +60,7 @@ func main() {
 	nsp := srv.Sockets()
 	nsp.OnConnection(func(s *server.Socket) {
 		var auth struct{ Rooms []string }
-		_ = json.Unmarshal(s.Handshake().Auth, &auth)
+		_ = json.Unmarshal(s.Auth(), &auth)
 		if len(auth.Rooms) > 0 {
 			s.Join(auth.Rooms...)
 		}
