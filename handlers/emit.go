@@ -116,7 +116,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func parseEmitBody(body []byte) ([]emitItem, error) {
-	body = bytes.TrimSpace(body)
+	// Only JSON's own whitespace may surround the value, as JSON.parse
+	// allows (bytes.TrimSpace would take \v or U+0085 too).
+	body = bytes.Trim(body, " \t\r\n")
 	if !json.Valid(body) {
 		return nil, errors.New("body is not valid JSON")
 	}

@@ -1,0 +1,75 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+)
+
+// FuzzParseSymbols: any payload either is refused with INVALID_PAYLOAD or
+// yields 1..max valid, distinct symbols; it never panics.
+func FuzzParseSymbols(f *testing.F) {
+	for _, seed := range []string{
+		`{"symbols":["aapl"," msft "]}`, `{"symbols":[]}`, `{"symbols":null}`, `null`, `42`, `"x"`,
+		`[]`, `{"symbols":["bad sym"]}`, `{"Symbols":["X"]}`, `{"symbols":["ß","ﬀ"]}`,
+		`{"symbols":[1,2]}`, `{"symbols":[["A"]]}`, `{"symbols":"AAPL"}`, `{"symbols":["A","a","A "]}`,
+		`{"symbols":["BRK.B","BTC/USD","X-1"]}`, `{"symbols":["-A"]}`, `{"symbols":["\ufeffA"]}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		syms, err := parseSymbols(raw, DefaultMaxSymbols)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Code != CodeInvalidPayload {
+				t.Fatalf("error %v is not INVALID_PAYLOAD", err)
+			}
+			if syms != nil {
+				t.Fatalf("refused payload returned symbols %v", syms)
+			}
+			return
+		}
+		if len(syms) == 0 || len(syms) > DefaultMaxSymbols {
+			t.Fatalf("accepted %d symbols", len(syms))
+		}
+		seen := map[string]bool{}
+		for _, s := range syms {
+			if !validSymbol(s) || seen[s] {
+				t.Fatalf("accepted invalid or duplicate symbol %q in %v", s, syms)
+			}
+			seen[s] = true
+		}
+	})
+}
+
+// FuzzParseEmitBody: a body is refused, or every item it yields is
+// validated before anything would be emitted; neither step panics, and an
+// accepted item names a non-reserved event.
+func FuzzParseEmitBody(f *testing.F) {
+	for _, seed := range []string{
+		`{"event":"x"}`, `{"userId":"u1","event":"trade:executed","data":{"a":1}}`, `{"room":"r","event":"e"}`,
+		`[{"event":"a"},{"event":"b","data":null}]`, `{"userId":"u","room":"r","event":"e"}`, `{"event":"connect"}`,
+		`{"EVENT":"x"}`, `{"event":""}`, `{"userId":12,"event":"x"}`, `{"userId":1e400,"event":"x"}`, `[1,"a",null]`,
+		`not json`, `[]`, `{}`, `{"event":"x","data":[1,2,{"b":true}]}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		items, err := parseEmitBody(body)
+		if err != nil {
+			return
+		}
+		if !json.Valid(body) {
+			t.Fatalf("invalid JSON %q accepted", body)
+		}
+		for _, it := range items {
+			r, err := validateItem(it)
+			if err != nil {
+				continue
+			}
+			if r.event == "" {
+				t.Fatalf("accepted an item without an event: %q", body)
+			}
+		}
+	})
+}
