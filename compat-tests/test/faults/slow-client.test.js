@@ -129,10 +129,13 @@ for (const target of targets()) {
       let sentMsgs = 0;
       let sentBytes = 0;
       let seq = 0;
-      // the flood waits for the normal reader to be at most WINDOW messages behind: a reader that
-      // keeps up is never more than WINDOW x 16 KiB behind, which the kernel buffers hold, so only
-      // a client that does not read can make the server's queue grow
-      const WINDOW = 6;
+      // the flood waits for the normal reader to be at most WINDOW messages behind before each
+      // POST, so a reader that keeps up has at most WINDOW + 1 messages outstanding. They must fit
+      // in the bound even if none has left the server's own queue yet (its writer can be
+      // descheduled on a loaded machine too): with WINDOW 6 (7 x 16 KiB outstanding) the normal
+      // reader was once dropped as well. So only a client that does not read can push its queue
+      // past the bound.
+      const WINDOW = Math.floor(BOUND / (ITEM + 1024)) - 1; // 1 KiB for the packet's framing
       const flood = async () => {
         if (sentMsgs - normal.got > WINDOW) {
           await waitUntil(() => sentMsgs - normal.got <= WINDOW || normal.disconnects.length, 20000, 'the normal reader to catch up');
