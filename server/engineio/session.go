@@ -304,6 +304,12 @@ func (s *Session) close(reason string, err error, flush bool) {
 		s.state = stateClosed
 		s.ws.closing, s.ws.flush = true, flush
 		s.startWriterLocked()
+		if !flush {
+			// Nothing more is to be written: close the connection now, so
+			// that a writer blocked on a client that does not read is
+			// released at once instead of at its write deadline.
+			defer s.ws.conn.NetConn().Close()
+		}
 	case s.poll != nil || !flush:
 		s.state = stateClosed
 		if s.poll != nil {
