@@ -443,13 +443,36 @@ func testServerSideEmit(t *testing.T, cfg Config) {
 	}
 }
 
-func TestMalformedMessagesAreDropped(t *testing.T) {
-	rs, a, _ := newCluster(t, Config{})
-	drops := make(chan DropReason, 16)
+// wantDrops waits for the drops reported on drops to be want, in order.
+func wantDrops(t *testing.T, drops <-chan DropReason, want []DropReason) {
+	t.Helper()
+	for i, w := range want {
+		select {
+		case r := <-drops:
+			if r != w {
+				t.Errorf("drop %d: %s, want %s", i, r, w)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("drop %d missing", i)
+		}
+	}
+}
+
+// newDropTest starts a cluster for the malformed-message tests: its first
+// node, reporting its drops on drops, a client of it, and a plain Redis
+// client to publish garbage with.
+func newDropTest(t *testing.T, cfg Config) (a *node, c *rawClient, pub *redis.Client, drops chan DropReason) {
+	rs, a, _ := newCluster(t, cfg)
+	drops = make(chan DropReason, 16)
 	a.red.cfg.OnDrop = func(r DropReason, _ error) { drops <- r }
-	c := dialClient(t, a.ts, `{}`)
-	pub := redis.NewClient(&redis.Options{Addr: rs.Addr})
-	defer pub.Close()
+	c = dialClient(t, a.ts, `{}`)
+	pub = redis.NewClient(&redis.Options{Addr: rs.Addr})
+	t.Cleanup(func() { _ = pub.Close() })
+	return a, c, pub, drops
+}
+
+func TestMalformedMessagesAreDropped(t *testing.T) {
+	a, c, pub, drops := newDropTest(t, Config{})
 	ctx := context.Background()
 	for _, m := range []struct{ ch, payload string }{
 		{"socket.io#/#", "\xc1garbage"},
@@ -461,16 +484,7 @@ func TestMalformedMessagesAreDropped(t *testing.T) {
 		pub.Publish(ctx, m.ch, m.payload)
 	}
 	want := []DropReason{DropMalformed, DropMalformed, DropMalformed, DropUnknown, DropMalformed}
-	for i, w := range want {
-		select {
-		case r := <-drops:
-			if r != w {
-				t.Errorf("drop %d: %s, want %s", i, r, w)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("drop %d missing", i)
-		}
-	}
+	wantDrops(t, drops, want)
 	if a.red.Dropped() != int64(len(want)) {
 		t.Errorf("Dropped() = %d", a.red.Dropped())
 	}

@@ -103,33 +103,19 @@ func (a *nsAdapter) onRequest(payload []byte) error {
 			a.MemoryAdapter.DisconnectSockets(optsOf(), field(req, "close") == true)
 		}
 	case reqRemoteFetch:
-		local := a.MemoryAdapter.LocalSockets(optsOf())
-		sockets := make([]any, 0, len(local))
-		for _, s := range local {
-			info := s.Info()
-			sockets = append(sockets, socketio.Map{
-				Keys:   []string{"id", "handshake", "rooms", "data"},
-				Values: []any{info.ID, nodeHandshake(info.Handshake), roomsValue(info.Rooms), json.RawMessage(info.Data)},
-			})
-		}
-		a.respond(socketio.Map{Keys: []string{"requestId", "sockets"}, Values: []any{requestID, sockets}})
+		a.respond(socketio.Map{Keys: []string{"requestId", "sockets"}, Values: []any{requestID, a.localSocketsValue(optsOf())}})
 	case reqServerSideEmit:
 		a.onServerSideEmit(req, requestID, hasID)
 	case reqBroadcast:
-		p, err := packetFromValue(field(req, "packet"), a.name)
-		if err != nil {
-			return err
-		}
-		p.ID = a.nsp.NextAckID()
-		a.MemoryAdapter.BroadcastWithAck(p, optsOf(), func(n int) {
+		return a.broadcastForAck(field(req, "packet"), optsOf(), func(n int) {
 			a.respond(socketio.Map{
 				Keys:   []string{"type", "requestId", "clientCount"},
 				Values: []any{float64(reqBroadcastClientCount), requestID, float64(n)},
 			})
-		}, func(args socketio.Args) {
+		}, func(arg any) {
 			msg, err := encodeMsgpack(socketio.Map{
 				Keys:   []string{"type", "requestId", "packet"},
-				Values: []any{float64(reqBroadcastAck), requestID, firstArg(args)},
+				Values: []any{float64(reqBroadcastAck), requestID, arg},
 			})
 			if err == nil {
 				a.r.publish(a.responseChannel, msg)
@@ -171,10 +157,7 @@ func (a *nsAdapter) onResponse(payload []byte) error {
 		return err
 	}
 	requestID, _ := fieldString(res, "requestId")
-	a.mu.Lock()
-	ap := a.ackRequests[requestID]
-	p := a.requests[requestID]
-	a.mu.Unlock()
+	ap, p := a.lookup(requestID)
 	if ap != nil {
 		kind, _ := fieldNumber(res, "type")
 		switch int(kind) {
@@ -186,27 +169,8 @@ func (a *nsAdapter) onResponse(payload []byte) error {
 		}
 		return nil
 	}
-	if p == nil {
-		return nil // another instance's request
+	if p != nil { // else another instance's request
+		a.answer(p, field(res, "sockets"), field(res, "data"))
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if p.closed {
-		return nil
-	}
-	switch p.kind {
-	case reqRemoteFetch:
-		p.got++
-		list, _ := field(res, "sockets").([]any)
-		for _, s := range list {
-			if info, ok := socketInfoOf(s); ok {
-				p.sockets = append(p.sockets, info)
-			}
-		}
-	case reqServerSideEmit:
-		p.got++
-		p.answers = append(p.answers, argsOf(field(res, "data")))
-	}
-	p.finishLocked()
 	return nil
 }

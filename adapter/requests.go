@@ -22,9 +22,17 @@ func newRequestTable() requestTable {
 	return requestTable{requests: make(map[string]*pending), ackRequests: make(map[string]*ackPending)}
 }
 
+// pendingKind is what a request of ours asks, in either wire mode.
+type pendingKind int
+
+const (
+	pendingFetch pendingKind = iota + 1 // fetchSockets
+	pendingEmit                         // serverSideEmit with ack
+)
+
 // pending is a request of ours waiting for other instances' responses.
 type pending struct {
-	kind     int
+	kind     pendingKind
 	expected int
 	got      int
 	sockets  []server.SocketInfo
@@ -61,7 +69,7 @@ func (a *requestTable) isMine(id string) bool {
 	return mine || mineAck
 }
 
-func (a *requestTable) addPending(id string, kind, expected int) *pending {
+func (a *requestTable) addPending(id string, kind pendingKind, expected int) *pending {
 	p := &pending{kind: kind, expected: expected, done: make(chan struct{})}
 	a.mu.Lock()
 	a.requests[id] = p
@@ -73,6 +81,38 @@ func (a *requestTable) removePending(id string) {
 	a.mu.Lock()
 	delete(a.requests, id)
 	a.mu.Unlock()
+}
+
+// lookup returns the request of ours id names, if any: a broadcast with
+// acks or another request.
+func (a *requestTable) lookup(id string) (*ackPending, *pending) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.ackRequests[id], a.requests[id]
+}
+
+// answer records one instance's answer to p: the sockets of a fetch
+// (sockets, a list of socket descriptions) or the ack of a server-side
+// event (data).
+func (a *requestTable) answer(p *pending, sockets, data any) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if p.closed {
+		return
+	}
+	p.got++
+	switch p.kind {
+	case pendingFetch:
+		list, _ := sockets.([]any)
+		for _, s := range list {
+			if info, ok := socketInfoOf(s); ok {
+				p.sockets = append(p.sockets, info)
+			}
+		}
+	case pendingEmit:
+		p.answers = append(p.answers, argsOf(data))
+	}
+	p.finishLocked()
 }
 
 // finishLocked closes p when every answer is in.

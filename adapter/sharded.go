@@ -36,15 +36,11 @@ const (
 // requester's channel "<key>#<nsp>#<uid>#". Instances are counted with
 // PUBSUB SHARDNUMSUB of the namespace channel, as Node counts them.
 type shardedNS struct {
-	*server.MemoryAdapter
-	r    *Redis
-	nsp  *server.Namespace
-	name string
-	uid  string
+	core
+	uid string
 
 	channel, responseChannel string
 
-	requestTable
 	rooms roomSubs
 }
 
@@ -61,14 +57,8 @@ func newClusterUID() string {
 }
 
 func (r *Redis) newSharded(nsp *server.Namespace) *shardedNS {
-	a := &shardedNS{
-		MemoryAdapter: server.NewMemory(nsp),
-		r:             r,
-		nsp:           nsp,
-		name:          nsp.Name(),
-		uid:           newClusterUID(),
-		requestTable:  newRequestTable(),
-	}
+	a := &shardedNS{uid: newClusterUID()}
+	a.core = newCore(r, nsp, a)
 	a.channel = r.cfg.Key + "#" + a.name + "#"
 	a.responseChannel = a.channel + a.uid + "#"
 	a.rooms.init()
@@ -89,9 +79,6 @@ func (r *Redis) newSharded(nsp *server.Namespace) *shardedNS {
 	}
 	return a
 }
-
-// Distributed implements server.Distributed.
-func (a *shardedNS) Distributed() bool { return true }
 
 // roomChannel is the channel of a room's broadcasts.
 func (a *shardedNS) roomChannel(room server.Room) string { return a.channel + room + "#" }
@@ -137,18 +124,17 @@ func encodeCluster(m socketio.Map) ([]byte, error) {
 	return encodeMsgpack(m)
 }
 
-func (a *shardedNS) publishTo(channel string, kind int, data socketio.Map) {
+// messageTo is a message of ours to channel, encoded as Node's sharded
+// adapter does.
+func (a *shardedNS) messageTo(channel string, kind int, data socketio.Map) (outgoing, error) {
 	b, err := encodeCluster(a.message(kind, data))
-	if err != nil {
-		a.r.log.Error("cluster message not published", "type", kind, "err", err)
-		return
-	}
-	a.r.publish(channel, b)
+	return outgoing{channel, b}, err
 }
 
 // respond sends a response to the instance that asked.
 func (a *shardedNS) respond(requester string, kind int, data socketio.Map) {
-	a.publishTo(a.channel+requester+"#", kind, data)
+	m, err := a.messageTo(a.channel+requester+"#", kind, data)
+	a.send("cluster response", m, err)
 }
 
 // clusterPacket is a packet as Node's ClusterAdapter publishes it: {type:
@@ -161,51 +147,33 @@ func clusterPacket(p *socketio.Packet) (socketio.Map, error) {
 	return socketio.Map{Keys: []string{"type", "data"}, Values: []any{float64(socketio.Event), data}}, nil
 }
 
-// Broadcast implements server.Adapter.
-func (a *shardedNS) Broadcast(p *socketio.Packet, opts server.BroadcastOptions) {
-	a.MemoryAdapter.Broadcast(p, opts)
-	if opts.Flags.Local {
-		return
-	}
+func (a *shardedNS) broadcastMessage(p *socketio.Packet, opts server.BroadcastOptions) (outgoing, error) {
 	pv, err := clusterPacket(p)
 	if err != nil {
-		a.r.log.Error("broadcast not published", "err", err)
-		return
+		return outgoing{}, err
 	}
-	a.publishTo(a.broadcastChannel(opts), msgBroadcast, socketio.Map{
+	return a.messageTo(a.broadcastChannel(opts), msgBroadcast, socketio.Map{
 		Keys:   []string{"packet", "opts"},
 		Values: []any{pv, optionsValue(opts, true)},
 	})
 }
 
-// BroadcastWithAck implements server.Adapter: always on the namespace
-// channel, as Node (the server count covers every instance).
-func (a *shardedNS) BroadcastWithAck(p *socketio.Packet, opts server.BroadcastOptions, clientCount func(int), ack func(socketio.Args)) {
-	if !opts.Flags.Local {
-		pv, err := clusterPacket(p)
-		if err != nil {
-			a.r.log.Error("broadcast with ack not published", "err", err)
-		} else {
-			requestID := newClusterUID()
-			timeout := opts.Flags.Timeout
-			if timeout <= 0 {
-				timeout = a.r.cfg.RequestsTimeout
-			}
-			a.addAck(requestID, timeout, clientCount, ack)
-			a.publishTo(a.channel, msgBroadcast, socketio.Map{
-				Keys:   []string{"packet", "requestId", "opts"},
-				Values: []any{pv, requestID, optionsValue(opts, true)},
-			})
-		}
+// broadcastAckMessage goes always on the namespace channel, as Node's (the
+// server count covers every instance).
+func (a *shardedNS) broadcastAckMessage(requestID string, p *socketio.Packet, opts server.BroadcastOptions) (outgoing, error) {
+	pv, err := clusterPacket(p)
+	if err != nil {
+		return outgoing{}, err
 	}
-	a.MemoryAdapter.BroadcastWithAck(p, opts, clientCount, ack)
+	return a.messageTo(a.channel, msgBroadcast, socketio.Map{
+		Keys:   []string{"packet", "requestId", "opts"},
+		Values: []any{pv, requestID, optionsValue(opts, true)},
+	})
 }
 
-// ServerCount implements server.Adapter: the subscribers of the namespace
-// channel (PUBSUB SHARDNUMSUB).
-func (a *shardedNS) ServerCount(ctx context.Context) (int, error) {
-	ctx, cancel := a.bound(ctx)
-	defer cancel()
+// countServers counts the subscribers of the namespace channel (PUBSUB
+// SHARDNUMSUB), as Node does.
+func (a *shardedNS) countServers(ctx context.Context) (int, error) {
 	res, err := a.r.cfg.Client.PubSubShardNumSub(ctx, a.channel).Result()
 	if err != nil {
 		return 0, err
@@ -213,112 +181,63 @@ func (a *shardedNS) ServerCount(ctx context.Context) (int, error) {
 	return int(res[a.channel]), nil
 }
 
-func (a *shardedNS) bound(ctx context.Context) (context.Context, context.CancelFunc) {
-	if _, ok := ctx.Deadline(); ok {
-		return context.WithCancel(ctx)
-	}
-	return context.WithTimeout(ctx, a.r.cfg.RequestsTimeout)
-}
+func (a *shardedNS) newRequestID() string { return newClusterUID() }
 
-// FetchSockets implements server.Adapter.
-func (a *shardedNS) FetchSockets(ctx context.Context, opts server.BroadcastOptions) ([]server.SocketInfo, error) {
-	local, _ := a.MemoryAdapter.FetchSockets(ctx, opts)
-	if opts.Flags.Local {
-		return local, nil
-	}
-	ctx, cancel := a.bound(ctx)
-	defer cancel()
-	n, err := a.ServerCount(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if n <= 1 {
-		return local, nil
-	}
-	requestID := newClusterUID()
-	p := a.addPending(requestID, msgFetchSockets, n-1)
-	defer a.removePending(requestID)
-	a.publishTo(a.channel, msgFetchSockets, socketio.Map{
+func (a *shardedNS) fetchMessage(requestID string, opts server.BroadcastOptions) (outgoing, error) {
+	return a.messageTo(a.channel, msgFetchSockets, socketio.Map{
 		Keys:   []string{"opts", "requestId"},
 		Values: []any{optionsValue(opts, true), requestID},
 	})
-	if err := a.wait(ctx, p, "fetchSockets"); err != nil {
-		return nil, err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append(local, p.sockets...), nil
 }
 
-// ServerSideEmit implements server.Adapter. Binary arguments are fine
-// here: the message then goes as msgpack, as Node sends it.
-func (a *shardedNS) ServerSideEmit(ctx context.Context, event string, args []any, withAck bool) ([]socketio.Args, error) {
+// emitData: binary arguments are fine here, the message then goes as
+// msgpack, as Node sends it.
+func (a *shardedNS) emitData(event string, args []any) (any, error) {
 	var atts [][]byte
 	data, err := socketio.AppendValue(nil, append([]any{event}, args...), &atts)
 	if err != nil {
 		return nil, err
 	}
-	packet, err := socketio.Args{Raw: []json.RawMessage{data}, Attachments: atts}.Value(0)
-	if err != nil {
-		return nil, err
+	return socketio.Args{Raw: []json.RawMessage{data}, Attachments: atts}.Value(0)
+}
+
+func (a *shardedNS) emitMessage(requestID string, packet any) (outgoing, error) {
+	if requestID == "" {
+		return a.messageTo(a.channel, msgServerSideEmit, socketio.Map{Keys: []string{"packet"}, Values: []any{packet}})
 	}
-	if !withAck {
-		a.publishTo(a.channel, msgServerSideEmit, socketio.Map{Keys: []string{"packet"}, Values: []any{packet}})
-		return nil, nil
-	}
-	ctx, cancel := a.bound(ctx)
-	defer cancel()
-	n, err := a.ServerCount(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if n-1 <= 0 {
-		return nil, nil
-	}
-	requestID := newClusterUID()
-	p := a.addPending(requestID, msgServerSideEmit, n-1)
-	defer a.removePending(requestID)
-	a.publishTo(a.channel, msgServerSideEmit, socketio.Map{
+	return a.messageTo(a.channel, msgServerSideEmit, socketio.Map{
 		Keys:   []string{"requestId", "packet"},
 		Values: []any{requestID, packet},
 	})
-	err = a.wait(ctx, p, "serverSideEmit")
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]socketio.Args(nil), p.answers...), err
 }
 
-// AddSockets implements server.Adapter.
-func (a *shardedNS) AddSockets(opts server.BroadcastOptions, rooms []server.Room) {
-	if !opts.Flags.Local {
-		a.publishTo(a.channel, msgSocketsJoin, socketio.Map{
-			Keys:   []string{"opts", "rooms"},
-			Values: []any{optionsValue(opts, true), roomsValue(rooms)},
-		})
+// roomsMessage: Node's ClusterAdapter types for reqRemoteJoin,
+// reqRemoteLeave and reqRemoteDisconnect.
+func (a *shardedNS) roomsMessage(kind int, opts server.BroadcastOptions, v any) (outgoing, error) {
+	key, msgKind := "rooms", msgSocketsJoin
+	switch kind {
+	case reqRemoteLeave:
+		msgKind = msgSocketsLeave
+	case reqRemoteDisconnect:
+		key, msgKind = "close", msgDisconnectSockets
 	}
+	return a.messageTo(a.channel, msgKind, socketio.Map{
+		Keys:   []string{"opts", key},
+		Values: []any{optionsValue(opts, true), v},
+	})
+}
+
+// AddSockets implements server.Adapter. The local part goes through AddAll
+// so that room channels follow the rooms (core's would not).
+func (a *shardedNS) AddSockets(opts server.BroadcastOptions, rooms []server.Room) {
+	a.remoteOp(opts, reqRemoteJoin, roomsValue(rooms))
 	a.addLocal(opts, rooms)
 }
 
-// DelSockets implements server.Adapter.
+// DelSockets implements server.Adapter, the local part through Del.
 func (a *shardedNS) DelSockets(opts server.BroadcastOptions, rooms []server.Room) {
-	if !opts.Flags.Local {
-		a.publishTo(a.channel, msgSocketsLeave, socketio.Map{
-			Keys:   []string{"opts", "rooms"},
-			Values: []any{optionsValue(opts, true), roomsValue(rooms)},
-		})
-	}
+	a.remoteOp(opts, reqRemoteLeave, roomsValue(rooms))
 	a.delLocal(opts, rooms)
-}
-
-// DisconnectSockets implements server.Adapter.
-func (a *shardedNS) DisconnectSockets(opts server.BroadcastOptions, close bool) {
-	if !opts.Flags.Local {
-		a.publishTo(a.channel, msgDisconnectSockets, socketio.Map{
-			Keys:   []string{"opts", "close"},
-			Values: []any{optionsValue(opts, true), close},
-		})
-	}
-	a.MemoryAdapter.DisconnectSockets(opts, close)
 }
 
 // addLocal and delLocal go through AddAll and Del so that room channels
@@ -341,19 +260,13 @@ func (a *shardedNS) delLocal(opts server.BroadcastOptions, rooms []server.Room) 
 // unsubscribed and its pending requests fail.
 func (a *shardedNS) Close() error {
 	channels := append(a.stopRooms(), a.channel, a.responseChannel)
-	a.r.mu.Lock()
-	for _, ch := range channels {
-		if a.r.byShard[ch] == a {
-			delete(a.r.byShard, ch)
+	return a.close(func() {
+		for _, ch := range channels {
+			if a.r.byShard[ch] == a {
+				delete(a.r.byShard, ch)
+			}
 		}
-	}
-	closed := a.r.closed
-	a.r.mu.Unlock()
-	a.failPending()
-	if closed {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(a.r.ctx, a.r.cfg.PublishTimeout)
-	defer cancel()
-	return a.r.ps.SUnsubscribe(ctx, channels...)
+	}, func(ctx context.Context) error {
+		return a.r.ps.SUnsubscribe(ctx, channels...)
+	})
 }

@@ -41,24 +41,23 @@ func (a *shardedNS) onMessage(msg socketio.Map) error {
 	requestID, withID := fieldString(data, "requestId")
 	switch int(kind) {
 	case msgBroadcast:
-		p, err := packetFromValue(field(data, "packet"), a.name)
-		if err != nil {
-			return err
-		}
 		if !withID {
+			p, err := packetFromValue(field(data, "packet"), a.name)
+			if err != nil {
+				return err
+			}
 			a.MemoryAdapter.Broadcast(p, opts())
 			return nil
 		}
-		p.ID = a.nsp.NextAckID()
-		a.MemoryAdapter.BroadcastWithAck(p, opts(), func(n int) {
+		return a.broadcastForAck(field(data, "packet"), opts(), func(n int) {
 			a.respond(uid, msgBroadcastClientCount, socketio.Map{
 				Keys:   []string{"requestId", "clientCount"},
 				Values: []any{requestID, float64(n)},
 			})
-		}, func(args socketio.Args) {
+		}, func(arg any) {
 			a.respond(uid, msgBroadcastAck, socketio.Map{
 				Keys:   []string{"requestId", "packet"},
-				Values: []any{requestID, firstArg(args)},
+				Values: []any{requestID, arg},
 			})
 		})
 	case msgSocketsJoin:
@@ -68,18 +67,9 @@ func (a *shardedNS) onMessage(msg socketio.Map) error {
 	case msgDisconnectSockets:
 		a.MemoryAdapter.DisconnectSockets(opts(), field(data, "close") == true)
 	case msgFetchSockets:
-		local := a.MemoryAdapter.LocalSockets(opts())
-		sockets := make([]any, 0, len(local))
-		for _, s := range local {
-			info := s.Info()
-			sockets = append(sockets, socketio.Map{
-				Keys:   []string{"id", "handshake", "rooms", "data"},
-				Values: []any{info.ID, nodeHandshake(info.Handshake), roomsValue(info.Rooms), json.RawMessage(info.Data)},
-			})
-		}
 		a.respond(uid, msgFetchSocketsResponse, socketio.Map{
 			Keys:   []string{"requestId", "sockets"},
-			Values: []any{requestID, sockets},
+			Values: []any{requestID, a.localSocketsValue(opts())},
 		})
 	case msgServerSideEmit:
 		packet, _ := field(data, "packet").([]any)
@@ -124,53 +114,27 @@ func (a *shardedNS) onResponse(res socketio.Map) error {
 	kind, _ := fieldNumber(res, "type")
 	data, _ := fieldMap(res, "data")
 	requestID, _ := fieldString(data, "requestId")
-	a.mu.Lock()
-	ap := a.ackRequests[requestID]
-	p := a.requests[requestID]
-	a.mu.Unlock()
+	ap, p := a.lookup(requestID)
 	switch int(kind) {
 	case msgBroadcastClientCount:
 		if ap != nil {
 			n, _ := fieldNumber(data, "clientCount")
 			ap.clientCount(int(n))
 		}
-		return nil
 	case msgBroadcastAck:
 		if ap != nil {
 			ap.ack(argsOf(field(data, "packet")))
 		}
-		return nil
-	case msgFetchSocketsResponse, msgServerSideEmitResponse:
+	case msgFetchSocketsResponse:
+		if p != nil && p.kind == pendingFetch {
+			a.answer(p, field(data, "sockets"), nil)
+		}
+	case msgServerSideEmitResponse:
+		if p != nil && p.kind == pendingEmit {
+			a.answer(p, nil, field(data, "packet"))
+		}
 	default:
 		return errUnknownType
 	}
-	if p == nil {
-		return nil
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if p.closed || p.kind != requestOf(int(kind)) {
-		return nil
-	}
-	p.got++
-	if p.kind == msgFetchSockets {
-		list, _ := field(data, "sockets").([]any)
-		for _, s := range list {
-			if info, ok := socketInfoOf(s); ok {
-				p.sockets = append(p.sockets, info)
-			}
-		}
-	} else {
-		p.answers = append(p.answers, argsOf(field(data, "packet")))
-	}
-	p.finishLocked()
 	return nil
-}
-
-// requestOf is the request type a response type answers.
-func requestOf(response int) int {
-	if response == msgFetchSocketsResponse {
-		return msgFetchSockets
-	}
-	return msgServerSideEmit
 }

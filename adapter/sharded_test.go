@@ -133,12 +133,7 @@ func TestShardedSubscriptionModes(t *testing.T) {
 // TestShardedMalformedMessagesAreDropped: garbage on the sharded channels
 // is counted and logged, never fatal.
 func TestShardedMalformedMessagesAreDropped(t *testing.T) {
-	rs, a, _ := newCluster(t, Config{Sharded: true})
-	drops := make(chan DropReason, 16)
-	a.red.cfg.OnDrop = func(r DropReason, _ error) { drops <- r }
-	c := dialClient(t, a.ts, `{}`)
-	pub := redis.NewClient(&redis.Options{Addr: rs.Addr})
-	defer pub.Close()
+	a, c, pub, drops := newDropTest(t, Config{Sharded: true})
 	ctx := context.Background()
 	resp := a.nsp.Adapter().(*shardedNS).responseChannel
 	for _, m := range []struct{ ch, payload string }{
@@ -154,16 +149,7 @@ func TestShardedMalformedMessagesAreDropped(t *testing.T) {
 		pub.SPublish(ctx, m.ch, m.payload)
 	}
 	want := []DropReason{DropMalformed, DropMalformed, DropMalformed, DropUnknown, DropMalformed, DropUnknown}
-	for i, w := range want {
-		select {
-		case r := <-drops:
-			if r != w {
-				t.Errorf("drop %d: %s, want %s", i, r, w)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("drop %d missing", i)
-		}
-	}
+	wantDrops(t, drops, want)
 	_ = a.nsp.Emit("still-alive")
 	c.mustEvent("still-alive")
 	if a.red.Dropped() != int64(len(want)) {
