@@ -48,6 +48,13 @@ type Packet struct {
 	shared   bool
 	once     sync.Once
 	prepared *websocket.PreparedMessage
+
+	frameOnce sync.Once
+	frame     []byte // the packet as a raw WebSocket frame (frame.go)
+
+	// wsOp, when set, makes the packet a WebSocket control frame of that
+	// opcode (a pong) instead of an Engine.IO packet.
+	wsOp int
 }
 
 // NewMessage returns a message packet carrying data.

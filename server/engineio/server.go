@@ -209,7 +209,7 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, q url.Values,
 			_ = conn.Close()
 			return
 		}
-		ss.openWebSocket(conn)
+		ss.openWebSocket(conn, r)
 		return
 	}
 	if !s.register(ss) {

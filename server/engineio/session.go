@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -73,7 +74,8 @@ type Session struct {
 	poll      *poll // pending GET (polling)
 	posting   bool  // a POST is being handled (polling)
 	ws        *wsConn
-	upgrading bool // a probe WebSocket is in progress or done
+	partial   []byte // the rest of a frame written only in part, first out
+	upgrading bool   // a probe WebSocket is in progress or done
 	timer     *time.Timer
 	pongWait  bool // a ping is out, its pong not yet in
 	refreshed bool // the pong wait was extended once by other traffic
@@ -215,6 +217,14 @@ func (s *Session) Send(packets ...*Packet) error {
 	if s.state != stateOpen {
 		s.mu.Unlock()
 		return ErrClosed
+	}
+	if s.canWriteInlineLocked() {
+		// Nothing queued and no writer: write on the caller's goroutine,
+		// as Node writes on its own thread, without waiting on the socket.
+		s.writing = true
+		s.mu.Unlock()
+		s.writeInline(packets)
+		return nil
 	}
 	for _, p := range packets {
 		s.enqueueLocked(p)
@@ -456,7 +466,9 @@ func (s *Session) dispatch() {
 // conn are guarded by the session's mu.
 type wsConn struct {
 	conn     *websocket.Conn
-	closing  bool // the session ended: flush (or not) and close conn
-	flush    bool // write the queue before closing
-	finished bool // conn closed
+	raw      syscall.RawConn // for inline writes; nil when unavailable
+	deflate  bool            // permessage-deflate negotiated
+	closing  bool            // the session ended: flush (or not) and close conn
+	flush    bool            // write the queue before closing
+	finished bool            // conn closed
 }

@@ -3,18 +3,43 @@ package engineio
 import (
 	"errors"
 	"net/http"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
 )
 
-func newWSConn(conn *websocket.Conn) *wsConn { return &wsConn{conn: conn} }
+func newWSConn(conn *websocket.Conn, r *http.Request, compression bool) *wsConn {
+	w := &wsConn{conn: conn}
+	if sc, ok := conn.NetConn().(syscall.Conn); ok {
+		w.raw, _ = sc.SyscallConn()
+	}
+	// gorilla accepts permessage-deflate whenever the client offers it and
+	// compression is on.
+	w.deflate = compression && strings.Contains(r.Header.Get("Sec-WebSocket-Extensions"), "permessage-deflate")
+	// Control frames from the client are answered through the session's
+	// own write path, never concurrently with it (frames are also written
+	// inline, outside gorilla's writer).
+	conn.SetCloseHandler(func(int, string) error { return nil })
+	return w
+}
+
+// answerPings makes the connection answer WebSocket pings with pongs sent
+// through the session, in order with its other frames.
+func (s *Session) answerPings(conn *websocket.Conn) {
+	conn.SetPingHandler(func(data string) error {
+		_ = s.Send(&Packet{wsOp: websocket.PongMessage, Data: []byte(data)})
+		return nil
+	})
+}
 
 // openWebSocket runs a session that started on WebSocket: the open packet,
 // then the read loop on this goroutine and a writer goroutine.
-func (s *Session) openWebSocket(conn *websocket.Conn) {
+func (s *Session) openWebSocket(conn *websocket.Conn, r *http.Request) {
 	conn.SetReadLimit(int64(s.srv.cfg.MaxPayload))
-	w := newWSConn(conn)
+	w := newWSConn(conn, r, s.srv.cfg.CompressionThreshold > 0)
+	s.answerPings(conn)
 	s.mu.Lock()
 	s.transport = transportWebSocket
 	s.ws = w
@@ -59,7 +84,8 @@ func (s *Session) upgradeWebSocket(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		return
 	}
-	ws := newWSConn(conn)
+	ws := newWSConn(conn, r, s.srv.cfg.CompressionThreshold > 0)
+	s.answerPings(conn)
 	s.mu.Lock()
 	if s.state != stateOpen {
 		s.mu.Unlock()
@@ -192,7 +218,7 @@ func (s *Session) startWriterLocked() {
 func (s *Session) writeLoop(w *wsConn) {
 	for {
 		s.mu.Lock()
-		if len(s.queue) == 0 || (w.closing && !w.flush) {
+		if (len(s.queue) == 0 && s.partial == nil) || (w.closing && !w.flush) {
 			s.writing = false
 			finish := w.closing && !w.finished
 			w.finished = w.finished || finish
@@ -210,14 +236,20 @@ func (s *Session) writeLoop(w *wsConn) {
 		batch := s.queue
 		s.queue, s.spare = s.spare, nil
 		s.queued = 0
+		partial := s.partial
+		s.partial = nil
 		s.mu.Unlock()
 
 		_ = w.conn.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
 		var err error
+		if partial != nil {
+			_, err = w.conn.NetConn().Write(partial)
+		}
 		for _, p := range batch {
-			if err = s.writePacket(w.conn, p); err != nil {
+			if err != nil {
 				break
 			}
+			err = s.writePacket(w.conn, p)
 		}
 		clear(batch)
 		s.mu.Lock()
@@ -234,6 +266,9 @@ func (s *Session) writeLoop(w *wsConn) {
 }
 
 func (s *Session) writePacket(conn *websocket.Conn, p *Packet) error {
+	if p.wsOp != 0 {
+		return conn.WriteControl(int(p.wsOp), p.Data, time.Now().Add(s.srv.cfg.WriteTimeout))
+	}
 	threshold := s.srv.cfg.CompressionThreshold
 	if threshold > 0 {
 		conn.EnableWriteCompression(p.Compress && len(p.Data) > threshold)
@@ -266,4 +301,75 @@ func (s *Session) writePacket(conn *websocket.Conn, p *Packet) error {
 func closeWithoutStatus(conn *websocket.Conn) {
 	_ = conn.WriteControl(websocket.CloseMessage, []byte{}, time.Now().Add(time.Second))
 	_ = conn.Close()
+}
+
+// canWriteInlineLocked reports whether Send may write on the caller's
+// goroutine: a WebSocket that is open, with nothing queued, no writer
+// running and no frame half written.
+func (s *Session) canWriteInlineLocked() bool {
+	w := s.ws
+	return s.transport == transportWebSocket && w != nil && w.raw != nil && !w.closing &&
+		!s.writing && len(s.queue) == 0 && s.partial == nil
+}
+
+// writeInline writes packets with non-blocking writes, in order, while the
+// socket takes them whole. What it cannot write at once (a full send
+// buffer, the rest of a frame written in part, a frame to be deflated) is
+// queued for a writer goroutine. The caller has set s.writing.
+func (s *Session) writeInline(packets []*Packet) {
+	w := s.ws
+	threshold := s.srv.cfg.CompressionThreshold
+	i := 0
+	var partial []byte
+	var fail error
+	for ; i < len(packets); i++ {
+		p := packets[i]
+		if w.deflate && p.Compress && threshold > 0 && len(p.Data) > threshold {
+			break // gorilla deflates it in the writer
+		}
+		f := p.wireFrame()
+		n, err := rawWrite(w.raw, f)
+		if err == errWouldBlock {
+			break
+		}
+		if err != nil {
+			fail = err
+			break
+		}
+		if n < len(f) {
+			partial = f[n:]
+			i++
+			break
+		}
+	}
+	s.mu.Lock()
+	if fail != nil {
+		s.writing = false
+		s.mu.Unlock()
+		s.close("transport error", fail, false)
+		return
+	}
+	s.partial = partial
+	if rest := packets[i:]; len(rest) > 0 {
+		// Ahead of anything queued by others meanwhile.
+		q := make([]*Packet, 0, len(rest)+len(s.queue))
+		q = append(append(q, rest...), s.queue...)
+		s.queue = q
+		for _, p := range rest {
+			s.queued += p.size()
+		}
+	}
+	if len(s.queue) == 0 && s.partial == nil && !w.closing {
+		s.writing = false
+		s.mu.Unlock()
+		return
+	}
+	over := s.queued > s.srv.cfg.MaxBufferedBytes
+	// s.writing stays set: this writer owns the connection (and ends it if
+	// the session closed meanwhile).
+	go s.writeLoop(w)
+	s.mu.Unlock()
+	if over {
+		s.close("transport error", ErrSlowClient, false)
+	}
 }

@@ -1,0 +1,76 @@
+package engineio
+
+import (
+	"encoding/binary"
+	"errors"
+	"syscall"
+)
+
+// WebSocket opcodes of the frames we write ourselves (RFC 6455).
+const (
+	opText   = 0x1
+	opBinary = 0x2
+)
+
+// errWouldBlock: the socket's send buffer is full; the frame goes to the
+// writer goroutine instead.
+var errWouldBlock = errors.New("engineio: write would block")
+
+// wireFrame returns the packet as one unmasked, unfragmented, uncompressed
+// server WebSocket frame, built on first use and shared by every
+// connection the packet is written to inline.
+func (p *Packet) wireFrame() []byte {
+	p.frameOnce.Do(func() {
+		op, n := byte(opText), len(p.Data)+1
+		if p.Binary || p.wsOp != 0 {
+			op, n = opBinary, len(p.Data)
+		}
+		if p.wsOp != 0 {
+			op = byte(p.wsOp)
+		}
+		f := make([]byte, 0, n+10)
+		f = append(f, 0x80|op)
+		switch {
+		case n < 126:
+			f = append(f, byte(n))
+		case n <= 0xffff:
+			f = append(f, 126)
+			f = binary.BigEndian.AppendUint16(f, uint16(n))
+		default:
+			f = append(f, 127)
+			f = binary.BigEndian.AppendUint64(f, uint64(n))
+		}
+		if !p.Binary && p.wsOp == 0 {
+			f = append(f, byte(p.Type))
+		}
+		p.frame = append(f, p.Data...)
+	})
+	return p.frame
+}
+
+// rawWrite writes b to the socket without waiting: it returns the bytes
+// written (possibly fewer than len(b)), or errWouldBlock when the send
+// buffer has no room at all.
+func rawWrite(rc syscall.RawConn, b []byte) (int, error) {
+	var (
+		n    int
+		werr error
+	)
+	err := rc.Write(func(fd uintptr) bool {
+		for {
+			n, werr = syscall.Write(int(fd), b)
+			if werr != syscall.EINTR {
+				return true // never wait for writability here
+			}
+		}
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case werr == syscall.EAGAIN:
+		return 0, errWouldBlock
+	case werr != nil:
+		return 0, werr
+	}
+	return n, nil
+}
