@@ -57,7 +57,7 @@ func (c *client) OnMessage(data []byte, binary bool) {
 	p, err := c.dec.Add(data, binary)
 	if err != nil {
 		c.srv.log.Debug("invalid packet, closing the connection", "sid", c.conn.ID(), "err", err)
-		c.closeWith(ReasonParseError)
+		c.conn.Close() // as Node: the sockets see "forced close"
 		return
 	}
 	if p == nil {
@@ -71,14 +71,8 @@ func (c *client) OnMessage(data []byte, binary bool) {
 		s.onPacket(p)
 	default:
 		// Node: "invalid state", the connection is closed.
-		c.closeWith(ReasonForcedClose)
+		c.conn.Close()
 	}
-}
-
-// closeWith closes the connection after a protocol error.
-func (c *client) closeWith(reason string) {
-	c.conn.Close()
-	_ = reason
 }
 
 func (c *client) connect(p *socketio.Packet) {
