@@ -228,7 +228,7 @@ func TestParseEveryKey(t *testing.T) {
 		_, err := parse(func(k string) string { return vals[k] })
 		isString := map[string]bool{"HOST": true, "CORS_ORIGIN": true, "SESSION_STORE": true, "MONGODB_URI": true, "MONGODB_DB": true,
 			"SESSION_COLLECTION": true, "REDIS_URL": true, "SESSION_REDIS_PREFIX": true, "SESSION_SECRET": true, "SESSION_COOKIE_NAME": true,
-			"SESSION_CRYPTO_SECRET": true, "EMIT_TOKEN": true, "REDIS_ADAPTER_KEY": true}[key]
+			"SESSION_CRYPTO_SECRET": true, "EMIT_TOKEN": true, "REDIS_ADAPTER_KEY": true, "PPROF_ADDR": true}[key]
 		if isString {
 			continue // strings are checked by Validate
 		}
