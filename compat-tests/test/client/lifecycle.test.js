@@ -48,10 +48,11 @@ describeTargets('client: lifecycle', { perTest: true, concurrency: 3 }, (ctx) =>
       }
       const h = await duringGrace;
       assert.equal(h.json && h.json.status, 'unhealthy', `health during grace: ${h.status} ${h.body}`);
-      for (const e of events) {
+      const names = ['websocket', 'polling', 'polling + upgrade'];
+      for (const [i, e] of events.entries()) {
         const [reason] = await e.disconnect;
-        assert.equal(reason, 'io server disconnect');
-        assert.deepEqual(e.order, ['server:shutdown', 'disconnect:io server disconnect']);
+        assert.equal(reason, 'io server disconnect', `the ${names[i]} client's disconnect reason`);
+        assert.deepEqual(e.order, ['server:shutdown', 'disconnect:io server disconnect'], `the ${names[i]} client's events`);
       }
       assert.ok(Date.now() - t0 >= 900, `disconnected after ${Date.now() - t0} ms, grace is 1000 ms`);
       assert.equal(await srv.waitExit(5000), 0);
