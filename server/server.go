@@ -206,12 +206,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			sock.Disconnect(true)
 		}
 	}
-	// Give the writers a moment to put the DISCONNECT packets on the wire.
-	deadline := time.Now().Add(2 * time.Second)
-	for s.eio.Count() > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
-		time.Sleep(10 * time.Millisecond)
-	}
+	// Wait until the DISCONNECT packets are on the wire: every WebSocket
+	// flushed and closed, every polling session's last poll answered
+	// (bounded by ctx, and by 5 s for clients that never poll again).
+	// Connections that joined no namespace are closed too, and new ones
+	// refused.
 	s.eio.Close()
+	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	_ = s.eio.Drain(dctx)
+	cancel()
 	s.cancel()
 	var firstErr error
 	for _, n := range nsps {

@@ -47,6 +47,7 @@ func (s *Session) handlePoll(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		s.srv.remove(s)
 		writePayload(w, out)
+		s.markDone()
 		return
 	case s.poll != nil:
 		// Two polls at once: Node answers the first with a close packet and

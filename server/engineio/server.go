@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gorilla/websocket"
 )
@@ -30,6 +32,7 @@ type Server struct {
 	closed   bool
 
 	open atomic.Int64 // sessions in the open state
+	live atomic.Int64 // sessions whose transport is not finished yet
 }
 
 // NewServer returns a server; cfg.OnConnection is required.
@@ -64,6 +67,23 @@ func (s *Server) Session(id string) *Session {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.sessions[id]
+}
+
+// Drain waits until every closed session's transport is finished: the last
+// frames of each WebSocket written and the connection closed, each polling
+// session's last poll answered (or its CloseTimeout passed). It returns
+// ctx's error if ctx ends first.
+func (s *Server) Drain(ctx context.Context) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for s.live.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
 }
 
 // Close closes every session with the reason "forced server close" and
@@ -228,6 +248,7 @@ func (s *Server) register(ss *Session) bool {
 	s.sessions[ss.id] = ss
 	s.mu.Unlock()
 	s.open.Add(1)
+	s.live.Add(1)
 	s.cfg.OnConnection(ss)
 	return true
 }

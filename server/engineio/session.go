@@ -94,6 +94,7 @@ type Session struct {
 	closeWhy  string
 	closeErr  error
 	closeOnce sync.Once
+	doneOnce  sync.Once
 }
 
 // newSession keeps the handshake request's header map itself: net/http
@@ -322,6 +323,7 @@ func (s *Session) close(reason string, err error, flush bool) {
 		}
 	case s.poll != nil || !flush:
 		s.state = stateClosed
+		defer s.markDone()
 		if s.poll != nil {
 			s.poll.final = final
 			select {
@@ -354,6 +356,14 @@ func (s *Session) finishClosing() {
 	}
 	s.mu.Unlock()
 	s.srv.remove(s)
+	s.markDone()
+}
+
+// markDone records, once, that the session's transport is finished: its
+// WebSocket closed after its last frame, or its polling session ended
+// (the last poll's answer is then in the HTTP server's hands).
+func (s *Session) markDone() {
+	s.doneOnce.Do(func() { s.srv.live.Add(-1) })
 }
 
 // lockIn starts a delivery to the handler; it reports false when the session

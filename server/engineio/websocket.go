@@ -230,6 +230,7 @@ func (s *Session) writeLoop(w *wsConn) {
 					_ = w.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
 				}
 				_ = w.conn.Close()
+				s.markDone()
 			}
 			return
 		}
