@@ -114,7 +114,11 @@ func (s *Session) upgradeWebSocket(w http.ResponseWriter, r *http.Request) {
 func (s *Session) probe(conn *websocket.Conn) bool {
 	deadline := time.Now().Add(s.srv.cfg.UpgradeTimeout)
 	_ = conn.SetReadDeadline(deadline)
-	defer conn.SetReadDeadline(time.Time{})
+	defer func() {
+		// No deadline may outlive the probe: inline writes follow.
+		_ = conn.SetReadDeadline(time.Time{})
+		_ = conn.NetConn().SetWriteDeadline(time.Time{})
+	}()
 	for {
 		mt, data, err := conn.ReadMessage()
 		if err != nil || mt != websocket.TextMessage {
@@ -252,6 +256,11 @@ func (s *Session) writeLoop(w *wsConn) {
 			}
 			err = s.writePacket(w.conn, p)
 		}
+		// The deadline bounds this burst only: frames written inline later
+		// go through the same socket, and a deadline left in the past would
+		// fail them (gorilla applies its deadline to the net.Conn on each
+		// write, so the net.Conn's own deadline is the one to clear).
+		_ = w.conn.NetConn().SetWriteDeadline(time.Time{})
 		clear(batch)
 		s.mu.Lock()
 		s.spare = batch[:0]
