@@ -23,7 +23,6 @@ type generator struct {
 
 	// onQuote, when set before connecting, receives quote:update events.
 	onQuote func(k int, ev sioclient.Event)
-	dropped atomic.Int64 // clients whose connection ended during the run
 }
 
 // httpClient is shared by the polling clients and the producer.

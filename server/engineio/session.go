@@ -87,14 +87,13 @@ type Session struct {
 	inbound     []inPacket
 	dispatching bool
 
-	inMu      sync.Mutex // serializes the handler's calls
-	handler   Handler
-	closed    atomic.Bool
-	notified  atomic.Bool
-	closeWhy  string
-	closeErr  error
-	closeOnce sync.Once
-	doneOnce  sync.Once
+	inMu     sync.Mutex // serializes the handler's calls
+	handler  Handler
+	closed   atomic.Bool
+	notified atomic.Bool
+	closeWhy string
+	closeErr error
+	doneOnce sync.Once
 }
 
 // newSession keeps the handshake request's header map itself: net/http
