@@ -50,6 +50,18 @@ type poll struct {
 	final PacketType    // Close or Noop to append, 0 for none
 }
 
+// signal wakes the GET, without blocking; a non-zero final is the packet
+// to end its answer with. Called with the session's mu held.
+func (p *poll) signal(final PacketType) {
+	if final != 0 {
+		p.final = final
+	}
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
 // Session is one Engine.IO connection, whatever its transport.
 //
 // Lock order: inMu before mu. mu guards the output queue and the transport
@@ -266,10 +278,7 @@ func (s *Session) wakeLocked() {
 		return
 	}
 	if s.poll != nil {
-		select {
-		case s.poll.wake <- struct{}{}:
-		default:
-		}
+		s.poll.signal(0)
 	}
 }
 
@@ -324,11 +333,7 @@ func (s *Session) close(reason string, err error, flush bool) {
 		s.state = stateClosed
 		defer s.markDone()
 		if s.poll != nil {
-			s.poll.final = final
-			select {
-			case s.poll.wake <- struct{}{}:
-			default:
-			}
+			s.poll.signal(final)
 		}
 	default:
 		// Polling with output for a GET not yet here: keep the session

@@ -97,11 +97,7 @@ func (s *Session) upgradeWebSocket(w http.ResponseWriter, r *http.Request) {
 	if s.poll != nil {
 		// The pending poll is released with a NOOP; the queued output now
 		// goes over the WebSocket.
-		s.poll.final = Noop
-		select {
-		case s.poll.wake <- struct{}{}:
-		default:
-		}
+		s.poll.signal(Noop)
 		s.poll = nil
 	}
 	s.wakeLocked()
@@ -137,11 +133,7 @@ func (s *Session) probe(conn *websocket.Conn) bool {
 			// Release the pending poll so that the client can pause it.
 			s.mu.Lock()
 			if s.poll != nil && len(s.queue) == 0 {
-				s.poll.final = Noop
-				select {
-				case s.poll.wake <- struct{}{}:
-				default:
-				}
+				s.poll.signal(Noop)
 			}
 			s.mu.Unlock()
 		case p.Type == Upgrade:
