@@ -220,11 +220,8 @@ func (h *Handlers) ping(_ context.Context, s *server.Socket, payload json.RawMes
 // rateGate counts the event against the user's rate limit.
 func (h *Handlers) rateGate(ctx context.Context, s *server.Socket, event string) error {
 	d, err := h.cfg.Events.Allow(ctx, s.Identity().UserKey, event)
-	if err != nil {
-		if !errors.Is(err, ratelimit.ErrUnavailable) {
-			return err
-		}
-		h.limiterTrouble("events", err)
+	if err := h.limiterErr("events", err); err != nil {
+		return err
 	}
 	if !d.Allowed {
 		return &Error{Code: CodeRateLimit, Message: "rate limit exceeded for " + event, RetryAfter: d.RetryAfter}
@@ -246,11 +243,8 @@ func (h *Handlers) join(ctx context.Context, s *server.Socket, rooms []string) e
 	}
 	user := s.Identity().UserKey
 	ok, _, err := h.cfg.Subscriptions.Acquire(ctx, user, s.ID(), len(fresh))
-	if err != nil {
-		if !errors.Is(err, ratelimit.ErrUnavailable) {
-			return err
-		}
-		h.limiterTrouble("subscriptions", err)
+	if err := h.limiterErr("subscriptions", err); err != nil {
+		return err
 	}
 	if !ok {
 		return &Error{Code: CodeSubscriptionLimit, Message: fmt.Sprintf("subscription limit of %d reached", h.cfg.MaxSubscriptions)}
@@ -281,6 +275,20 @@ func (h *Handlers) leave(ctx context.Context, s *server.Socket, rooms []string) 
 	if err := h.cfg.Subscriptions.Release(ctx, s.Identity().UserKey, s.ID(), held); err != nil {
 		h.limiterTrouble("subscriptions", err)
 	}
+	return nil
+}
+
+// limiterErr returns a limiter's error unless it is ErrUnavailable: then
+// the limiter's fail-open/closed policy has decided (its answer stands), and
+// the trouble is only logged and counted.
+func (h *Handlers) limiterErr(limiter string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, ratelimit.ErrUnavailable) {
+		return err
+	}
+	h.limiterTrouble(limiter, err)
 	return nil
 }
 
