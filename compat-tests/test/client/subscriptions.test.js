@@ -46,9 +46,13 @@ describeTargets('client: subscriptions', { concurrency: 6 }, (ctx) => {
             assert.match(sub.ackRes.timestamp, ISO);
           }
           const data = { userId: u.userId, [kind === 'portfolio' ? 'portfolio' : 'trade']: { value: 1, n: 'first' } };
+          // the control socket is in the room too: take its copy of this update before waiting
+          // for the second one there (a poll may bring it after the emit's answer).
           const got = waitFor(a.socket, update);
+          const ctlFirst = waitFor(control.socket, update);
           await emit(ctx.url, { room, event: update, data });
           assert.deepEqual((await got)[0], data);
+          assert.deepEqual((await ctlFirst)[0], data);
 
           // subscribing twice is a no-op that still confirms
           const again = await call(a.socket, { event: `subscribe:${kind}`, confirm: `subscribed:${kind}`, withAck });
