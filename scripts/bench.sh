@@ -8,7 +8,9 @@
 # Env: BENCH_N (websocket clients, default 10000), BENCH_POLL_N (polling clients, default 2000),
 #      BENCH_ECHO_N (echo clients, default 100), BENCH_ROUNDS (default 3),
 #      BENCH_DURATION (fanout/echo measuring time, default 10s), BENCH_OUT (results dir,
-#      default test-output/bench), BENCH_SCENARIOS (space-separated subset of the names below).
+#      default test-output/bench), BENCH_SCENARIOS (space-separated subset of the names below),
+#      BENCH_PROFILE (set: CPU profiles of the load generator and of the Go server during the
+#      fan-out scenarios, in BENCH_OUT as *.prof).
 #
 # Both servers run with SESSION_STORE=redis and REDIS_URL set (so both use their Redis adapter
 # and Redis limiters), with RATE_LIMIT_MAX and MAX_SUBSCRIPTIONS raised to 1000000: every run
@@ -64,7 +66,12 @@ start_server() {
   PORT=$(free_port)
   local -a cmd
   if [ "$1" = go ]; then cmd=(bin/server); else cmd=(node compat-tests/reference/server.js); fi
-  env SESSION_STORE=redis REDIS_URL="$REDIS_URL" SESSION_SECRET="$SECRET" EMIT_TOKEN="$TOKEN" \
+  local pprof=()
+  if [ -n "${BENCH_PROFILE:-}" ] && [ "$1" = go ]; then
+    PPROF_ADDR=127.0.0.1:$(free_port)
+    pprof=(PPROF_ADDR="$PPROF_ADDR")
+  fi
+  env "${pprof[@]}" SESSION_STORE=redis REDIS_URL="$REDIS_URL" SESSION_SECRET="$SECRET" EMIT_TOKEN="$TOKEN" \
     RATE_LIMIT_MAX=1000000 MAX_SUBSCRIPTIONS=1000000 SHUTDOWN_GRACE_MS=100 LOG_LEVEL=warn \
     HOST=127.0.0.1 PORT="$PORT" "${cmd[@]}" >>"$OUT/server-$1.log" 2>&1 &
   SERVER_PID=$!
@@ -83,6 +90,13 @@ stop_server() {
   kill -9 "$SERVER_PID" 2>/dev/null || true
   wait "$SERVER_PID" 2>/dev/null || true
   SERVER_PID=""
+}
+
+# profile_server <name>: with BENCH_PROFILE set, a 5 s CPU profile of the Go server (PPROF_ADDR),
+# taken 6 s after the start (10,000 clients connect in about 4 s here), while the fan-out runs.
+profile_server() {
+  sleep 6
+  curl -sf -o "$OUT/server-$1.prof" "http://$PPROF_ADDR/debug/pprof/profile?seconds=5" || true
 }
 
 # args of each scenario name
@@ -106,8 +120,14 @@ for round in $(seq "$ROUNDS"); do
     args=$(scenario_args "$sc")
     for target in go node; do
       start_server "$target"
+      prof=() profpid=""
+      if [ -n "${BENCH_PROFILE:-}" ] && [[ $sc == fanout* ]]; then
+        prof=(-cpuprofile "$OUT/loadgen-$target-$sc-$round.prof")
+        if [ "$target" = go ]; then profile_server "$sc-$round" & profpid=$!; fi
+      fi
       line=$(bin/loadgen -url "http://127.0.0.1:$PORT" -pid "$SERVER_PID" -sessions "$SESSIONS" \
-        -emit-token "$TOKEN" -deadline 150s -label "$target $sc $round" $args) || true
+        -emit-token "$TOKEN" -deadline 150s -label "$target $sc $round" "${prof[@]}" $args) || true
+      [ -z "$profpid" ] || wait "$profpid" || true
       stop_server
       [ -n "$line" ] || line="{\"label\":\"$target $sc $round\",\"error\":\"loadgen printed nothing\"}"
       echo "$line" >> "$RESULTS"

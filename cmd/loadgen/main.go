@@ -50,6 +50,7 @@ type options struct {
 	deadline    time.Duration
 	label       string
 	symbol      string
+	cpuprofile  string
 }
 
 // session is one line of the -sessions file.
@@ -76,6 +77,7 @@ func main() {
 	flag.DurationVar(&o.deadline, "deadline", 3*time.Minute, "hard deadline of the whole run")
 	flag.StringVar(&o.label, "label", "", "free text copied to the result (e.g. server name)")
 	flag.StringVar(&o.symbol, "symbol", "BENCH", "fanout: watchlist symbol")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "fanout: write the load generator's CPU profile of the measuring window here")
 	flag.Parse()
 	o.transport = sioclient.Transport(transport)
 

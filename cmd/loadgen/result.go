@@ -32,6 +32,7 @@ type result struct {
 	Latency          *summary `json:"latency,omitempty"`
 	ServerCPUS       float64  `json:"server_cpu_s,omitempty"`
 	ServerCPUPerMsg  float64  `json:"server_cpu_per_delivery_us,omitempty"`
+	LoadgenCPUPerMsg float64  `json:"loadgen_cpu_per_delivery_us,omitempty"`
 	Disconnected     int64    `json:"disconnected,omitempty"`
 
 	// echo

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -153,7 +155,11 @@ func (g *generator) fanoutScenario(ctx context.Context, res *result) error {
 		return nil
 	}
 
-	cpu0 := g.serverCPU()
+	stopProfile, err := startProfile(g.o.cpuprofile)
+	if err != nil {
+		return err
+	}
+	cpu0, self0 := g.serverCPU(), selfCPU()
 	start := time.Now()
 	end := start.Add(g.o.duration)
 	var seq int64
@@ -202,8 +208,12 @@ func (g *generator) fanoutScenario(ctx context.Context, res *result) error {
 	for f.delivered.Load() < want && time.Now().Before(drainUntil) && ctx.Err() == nil {
 		time.Sleep(5 * time.Millisecond)
 	}
-	cpu1 := g.serverCPU()
+	cpu1, self1 := g.serverCPU(), selfCPU()
+	stopProfile()
 	delivered := f.delivered.Load()
+	if delivered > 0 {
+		res.LoadgenCPUPerMsg = round3(float64(self1-self0) / float64(time.Microsecond) / float64(delivered))
+	}
 	res.Published = seq
 	res.PublishRate = round3(float64(seq) / pubEnd.Sub(start).Seconds())
 	res.Expected = want
@@ -223,6 +233,23 @@ func (g *generator) fanoutScenario(ctx context.Context, res *result) error {
 		pubErr = fmt.Errorf("%d quote:update payloads without seq/t", n)
 	}
 	return pubErr
+}
+
+// startProfile starts a CPU profile into path (nothing when empty) and
+// returns what stops it.
+func startProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil
 }
 
 func (g *generator) echoScenario(ctx context.Context, res *result) error {

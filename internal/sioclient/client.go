@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/tradedash/realtime/internal/netpoll"
 )
 
 // Transport is how a client talks to the server.
@@ -61,6 +63,11 @@ type Config struct {
 	HTTPClient *http.Client
 	// Timeout bounds Dial (handshake and CONNECT). Zero means 10 s.
 	Timeout time.Duration
+	// Poller, when set, reads a WebSocket client's input when it says
+	// there is some, on its goroutine (OnEvent and ack callbacks run
+	// there): no goroutine per client. Polling clients ignore it; without
+	// epoll (netpoll.ErrUnsupported) the client reads with a goroutine.
+	Poller *netpoll.Poller
 }
 
 // Client is one Socket.IO connection to the default namespace.
@@ -75,6 +82,8 @@ type Client struct {
 	mu     sync.Mutex
 	nextID uint64
 	acks   map[uint64]AckFunc
+
+	polled *polledReader // set when a Poller reads the input
 
 	connected chan error // the CONNECT answer, once
 	done      chan struct{}
@@ -139,7 +148,13 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		_ = c.tr.close()
 		return nil, &Error{Code: CodeHandshake, Message: "send CONNECT", Err: err}
 	}
-	go c.run()
+	if _, ws := c.tr.(*wsTransport); ws && cfg.Poller != nil {
+		if err := c.startPolled(cfg.Poller); err != nil {
+			go c.run()
+		}
+	} else {
+		go c.run()
+	}
 	select {
 	case err := <-c.connected:
 		if err != nil {
@@ -186,6 +201,9 @@ func (c *Client) run() {
 func (c *Client) shutdown(err error) {
 	c.closeOnce.Do(func() {
 		c.err = err
+		if r := c.polled; r != nil {
+			r.p.Remove(r.fd, r)
+		}
 		_ = c.tr.close()
 		close(c.done)
 		select {

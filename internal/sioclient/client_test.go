@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tradedash/realtime/handlers"
+	"github.com/tradedash/realtime/internal/netpoll"
 	"github.com/tradedash/realtime/ratelimit"
 	"github.com/tradedash/realtime/server"
 	"github.com/tradedash/realtime/server/engineio"
@@ -102,13 +103,33 @@ func (e *events) wait(t *testing.T, name string, d time.Duration) Event {
 	}
 }
 
-var transports = []Transport{WebSocket, Polling}
+// polledWS is a WebSocket client whose input a netpoll.Poller reads.
+const polledWS Transport = "websocket-polled"
+
+var transports = []Transport{WebSocket, polledWS, Polling}
+
+var testPoller = sync.OnceValue(func() *netpoll.Poller {
+	p, err := netpoll.New()
+	if err != nil {
+		panic(err)
+	}
+	return p
+})
+
+// withTransport sets cfg's transport (and Poller for polledWS).
+func withTransport(cfg Config, tr Transport) Config {
+	cfg.Transport = tr
+	if tr == polledWS {
+		cfg.Transport, cfg.Poller = WebSocket, testPoller()
+	}
+	return cfg
+}
 
 func dial(t *testing.T, ts *testServer, tr Transport, user string, ev *events) *Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	cfg := Config{URL: ts.URL, Transport: tr, Auth: map[string]any{"sessionID": "good", "userId": user}}
+	cfg := withTransport(Config{URL: ts.URL, Auth: map[string]any{"sessionID": "good", "userId": user}}, tr)
 	if ev != nil {
 		cfg.OnEvent = ev.on
 	}
@@ -138,7 +159,7 @@ func TestConnectAndAuth(t *testing.T) {
 				ev := newEvents()
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				defer cancel()
-				c, err := Dial(ctx, Config{URL: ts.URL, Transport: tr, Auth: tc.auth, OnEvent: ev.on})
+				c, err := Dial(ctx, withTransport(Config{URL: ts.URL, Auth: tc.auth, OnEvent: ev.on}, tr))
 				if tc.wantCode != "" {
 					var e *Error
 					if !errors.As(err, &e) || e.Code != tc.wantCode || e.Message != tc.wantMsg {
@@ -417,5 +438,71 @@ func TestParsing(t *testing.T) {
 	}
 	if _, err := encodeEvent("x", -1, []any{make(chan int)}); !errors.Is(err, ErrProtocol) {
 		t.Fatalf("unencodable arg: %v", err)
+	}
+}
+
+// TestPolledFrames feeds the polled reader's frame parser a stream cut at
+// every byte: small, 16-bit and 64-bit lengths, a fragmented message, a
+// pong to skip; then a masked and a close frame, which end the client.
+func TestPolledFrames(t *testing.T) {
+	frame := func(fin bool, op byte, payload string) []byte {
+		b0 := op
+		if fin {
+			b0 |= 0x80
+		}
+		f := []byte{b0}
+		switch n := len(payload); {
+		case n < 126:
+			f = append(f, byte(n))
+		case n <= 0xffff:
+			f = append(f, 126, byte(n>>8), byte(n))
+		default:
+			f = append(f, 127, 0, 0, 0, 0, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+		}
+		return append(f, payload...)
+	}
+	mid := `42["m","` + strings.Repeat("x", 300) + `"]`
+	big := `42["b","` + strings.Repeat("y", 70000) + `"]`
+	var stream []byte
+	stream = append(stream, frame(true, 1, `42["a",1]`)...)
+	stream = append(stream, frame(true, 0xA, "")...)
+	stream = append(stream, frame(true, 1, mid)...)
+	stream = append(stream, frame(false, 1, `42["f",`)...)
+	stream = append(stream, frame(true, 0, `"g"]`)...)
+	stream = append(stream, frame(true, 1, big)...)
+	want := []string{`["a",1]`, mid[2:], `["f","g"]`, big[2:]}
+
+	for _, step := range []int{1, 7, 4096, len(stream)} {
+		ev := newEvents()
+		c := &Client{cfg: Config{OnEvent: ev.on}, connected: make(chan error, 1), done: make(chan struct{})}
+		r := &polledReader{c: c}
+		var pending []byte
+		for i := 0; i < len(stream); i += step {
+			data := append(pending, stream[i:min(i+step, len(stream))]...)
+			rest, err := r.frames(data, time.Now())
+			if err != nil {
+				t.Fatalf("step %d at %d: %v", step, i, err)
+			}
+			pending = append([]byte(nil), rest...)
+		}
+		if len(pending) != 0 {
+			t.Fatalf("step %d: %d bytes left", step, len(pending))
+		}
+		if len(ev.got) != len(want) {
+			t.Fatalf("step %d: %d events, want %d", step, len(ev.got), len(want))
+		}
+		for i, e := range ev.got {
+			if string(e.Data) != want[i] {
+				t.Fatalf("step %d: event %d = %.40s, want %.40s", step, i, e.Data, want[i])
+			}
+		}
+	}
+
+	r := &polledReader{c: &Client{}}
+	if _, err := r.frames([]byte{0x81, 0x81, 1, 2, 3, 4, 'x'}, time.Now()); !errors.Is(err, errBadFrame) {
+		t.Fatalf("masked frame: %v", err)
+	}
+	if _, err := r.frames(frame(true, 8, "\x03\xe8"), time.Now()); !errors.Is(err, ErrClosed) {
+		t.Fatalf("close frame: %v", err)
 	}
 }
