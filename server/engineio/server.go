@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -31,6 +32,8 @@ type Server struct {
 	sessions map[string]*Session
 	closed   bool
 
+	flushes flushQueue // sessions with broadcast frames to write
+
 	open atomic.Int64 // sessions in the open state
 	live atomic.Int64 // sessions whose transport is not finished yet
 }
@@ -39,6 +42,7 @@ type Server struct {
 func NewServer(cfg Config) *Server {
 	cfg = cfg.withDefaults()
 	s := &Server{cfg: cfg, sessions: make(map[string]*Session)}
+	s.flushes.max = runtime.GOMAXPROCS(0)
 	s.upgrader = websocket.Upgrader{
 		// Buffers come from the hijacked HTTP connection (4 KiB reads) and,
 		// for writes, from a pool shared by every connection: an idle

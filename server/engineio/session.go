@@ -231,11 +231,20 @@ func (s *Session) Send(packets ...*Packet) error {
 		return ErrClosed
 	}
 	if s.canWriteInlineLocked() {
+		s.writing = true
+		if packets[0].shared {
+			// A broadcast: to the flushers (see flush.go).
+			for _, p := range packets {
+				s.enqueueLocked(p)
+			}
+			s.mu.Unlock()
+			s.srv.flushes.push(s)
+			return nil
+		}
 		// Nothing queued and no writer: write on the caller's goroutine,
 		// as Node writes on its own thread, without waiting on the socket.
-		s.writing = true
 		s.mu.Unlock()
-		s.writeInline(packets)
+		s.writeInline(packets, false)
 		return nil
 	}
 	for _, p := range packets {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -314,34 +315,53 @@ func (s *Session) canWriteInlineLocked() bool {
 		!s.writing && len(s.queue) == 0 && s.partial == nil
 }
 
-// writeInline writes packets with non-blocking writes, in order, while the
-// socket takes them whole. What it cannot write at once (a full send
-// buffer, the rest of a frame written in part, a frame to be deflated) is
-// queued for a writer goroutine. The caller has set s.writing.
-func (s *Session) writeInline(packets []*Packet) {
+// writeInline writes packets with one non-blocking write, the frames one
+// after the other, up to the first one gorilla must deflate. What it cannot
+// write at once (a full send buffer, the rest of a write taken in part, a
+// frame to deflate) is queued for a writer goroutine. The caller has set
+// s.writing; with recycle, packets is the session's own queue slice, which
+// is kept for reuse.
+func (s *Session) writeInline(packets []*Packet, recycle bool) {
 	w := s.ws
 	threshold := s.srv.cfg.CompressionThreshold
-	i := 0
-	var partial []byte
-	var fail error
-	for ; i < len(packets); i++ {
-		p := packets[i]
-		if w.deflate && p.Compress && threshold > 0 && len(p.Data) > threshold {
+	k := 0
+	for ; k < len(packets); k++ {
+		if p := packets[k]; w.deflate && p.Compress && threshold > 0 && len(p.Data) > threshold {
 			break // gorilla deflates it in the writer
 		}
-		f := p.wireFrame()
-		n, err := rawWrite(w.raw, f)
-		if err == errWouldBlock {
-			break
+	}
+	written := 0
+	var partial []byte
+	var fail error
+	if k > 0 {
+		var out []byte
+		var bp *[]byte
+		if k == 1 {
+			out = packets[0].wireFrame()
+		} else {
+			bp = framePool.Get().(*[]byte)
+			out = (*bp)[:0]
+			for _, p := range packets[:k] {
+				out = append(out, p.wireFrame()...)
+			}
 		}
-		if err != nil {
+		n, err := rawWrite(w.raw, out)
+		switch {
+		case err == errWouldBlock:
+		case err != nil:
 			fail = err
-			break
+		default:
+			written = k
+			if n < len(out) {
+				partial = out[n:]
+				if bp != nil {
+					partial = append([]byte(nil), partial...)
+				}
+			}
 		}
-		if n < len(f) {
-			partial = f[n:]
-			i++
-			break
+		if bp != nil && cap(out) <= maxPooledFrames {
+			*bp = out[:0]
+			framePool.Put(bp)
 		}
 	}
 	s.mu.Lock()
@@ -352,7 +372,8 @@ func (s *Session) writeInline(packets []*Packet) {
 		return
 	}
 	s.partial = partial
-	if rest := packets[i:]; len(rest) > 0 {
+	rest := packets[written:]
+	if len(rest) > 0 {
 		// Ahead of anything queued by others meanwhile.
 		q := make([]*Packet, 0, len(rest)+len(s.queue))
 		q = append(append(q, rest...), s.queue...)
@@ -361,9 +382,19 @@ func (s *Session) writeInline(packets []*Packet) {
 			s.queued += p.size()
 		}
 	}
+	if recycle && s.spare == nil {
+		clear(packets)
+		s.spare = packets[:0]
+	}
 	if len(s.queue) == 0 && s.partial == nil && !w.closing {
 		s.writing = false
 		s.mu.Unlock()
+		return
+	}
+	if len(rest) == 0 && s.partial == nil && !w.closing {
+		// All written; more came meanwhile: the flushers write it.
+		s.mu.Unlock()
+		s.srv.flushes.push(s)
 		return
 	}
 	over := s.queued > s.srv.cfg.MaxBufferedBytes
@@ -375,3 +406,9 @@ func (s *Session) writeInline(packets []*Packet) {
 		s.close("transport error", ErrSlowClient, false)
 	}
 }
+
+// framePool holds the buffers in which several frames are joined for one
+// write.
+var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+const maxPooledFrames = 64 << 10
