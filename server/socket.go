@@ -274,17 +274,18 @@ func (s *Socket) onClose(reason string) {
 }
 
 func newHandshake(conn *engineio.Session, auth json.RawMessage, now time.Time) Handshake {
-	_, xdomain := conn.Header()["Origin"]
-	u := url.URL{Path: "/socket.io/", RawQuery: conn.Query().Encode()}
+	header, query := conn.Header(), conn.Query()
+	_, xdomain := header["Origin"]
+	u := url.URL{Path: "/socket.io/", RawQuery: query.Encode()}
 	return Handshake{
-		Headers: conn.Header(),
+		Headers: header,
 		Time:    now.UTC().Format("Mon Jan 02 2006 15:04:05 GMT+0000 (Coordinated Universal Time)"),
 		Address: conn.RemoteAddr(),
 		XDomain: xdomain,
 		Secure:  conn.Secure(),
 		Issued:  now.UnixMilli(),
 		URL:     u.String(),
-		Query:   conn.Query(),
+		Query:   query,
 		Auth:    auth,
 	}
 }

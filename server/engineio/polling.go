@@ -41,12 +41,16 @@ func (s *Session) handlePoll(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		writeError(w, ErrUnknownSID)
 		return
+	case s.state == stateClosing && len(s.queue) > 0:
+		out := s.takeQueueLocked()
+		s.mu.Unlock()
+		writePayload(w, out)
+		return
 	case s.state == stateClosing:
-		out := append(s.takeQueueLocked(), &Packet{Type: Close})
 		s.state = stateClosed
 		s.mu.Unlock()
 		s.srv.remove(s)
-		writePayload(w, out)
+		writePayload(w, []*Packet{{Type: Noop}, {Type: Close}})
 		s.markDone()
 		return
 	case s.poll != nil:

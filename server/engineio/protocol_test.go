@@ -348,14 +348,43 @@ func TestServerCloseDeliversOnNextPoll(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.s.Close()
-	if r := e.poll(t, sid); r.body != "4bye\x1e1" {
-		t.Fatalf("poll %q, want the queued message then close", r.body)
+	// As Node: the queued packets in an answer of their own, then the close
+	// packet after a NOOP in the next one.
+	if r := e.poll(t, sid); r.body != "4bye" {
+		t.Fatalf("poll %q, want the queued message", r.body)
+	}
+	if r := e.poll(t, sid); r.body != "6\x1e1" {
+		t.Fatalf("second poll %q, want NOOP and close", r.body)
 	}
 	if r := e.poll(t, sid); r.status != 400 {
 		t.Fatalf("after close %d %q", r.status, r.body)
 	}
 	if err := h.s.Send(NewMessage([]byte("x"), false)); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Send after close: %v", err)
+	}
+}
+
+// TestServerCloseWithPendingPoll: a message and the close while a poll
+// waits: the message alone in that poll's answer, the close in the next.
+func TestServerCloseWithPendingPoll(t *testing.T) {
+	e := startEngine(t, Config{}, false)
+	for i := range runs {
+		sid, h := e.handshake(t)
+		ch, cancel := e.startPoll(t, h.s)
+		if err := h.s.Send(NewMessage([]byte("41"), false)); err != nil {
+			t.Fatal(err)
+		}
+		h.s.Close()
+		if r := waitResponse(t, ch); r.body != "441" {
+			t.Fatalf("run %d: pending poll %q, want the message alone", i, r.body)
+		}
+		cancel()
+		if r := e.poll(t, sid); r.body != "6\x1e1" {
+			t.Fatalf("run %d: next poll %q, want NOOP and close", i, r.body)
+		}
+		if cl := h.waitClose(t); cl.reason != "forced close" {
+			t.Fatalf("run %d: reason %q", i, cl.reason)
+		}
 	}
 }
 

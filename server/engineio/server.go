@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/tradedash/realtime/internal/netpoll"
 )
 
 // readBufferSize is the WebSocket read buffer of one connection.
@@ -34,6 +36,9 @@ type Server struct {
 
 	flushes flushQueue // sessions with broadcast frames to write
 
+	pollOnce sync.Once
+	pollers  []*netpoll.Poller // WebSocket input (see wsread.go)
+
 	open atomic.Int64 // sessions in the open state
 	live atomic.Int64 // sessions whose transport is not finished yet
 }
@@ -43,6 +48,7 @@ func NewServer(cfg Config) *Server {
 	cfg = cfg.withDefaults()
 	s := &Server{cfg: cfg, sessions: make(map[string]*Session)}
 	s.flushes.max = runtime.GOMAXPROCS(0)
+	s.pollers = make([]*netpoll.Poller, 0, runtime.GOMAXPROCS(0))
 	s.upgrader = websocket.Upgrader{
 		// Buffers come from the hijacked HTTP connection (4 KiB reads) and,
 		// for writes, from a pool shared by every connection: an idle
@@ -102,6 +108,11 @@ func (s *Server) Close() {
 	s.mu.Unlock()
 	for _, ss := range all {
 		ss.close("forced server close", nil, true)
+	}
+	// The Pollers stop too (a WebSocket still being written needs none).
+	s.pollOnce.Do(func() {})
+	for _, p := range s.pollers {
+		_ = p.Close()
 	}
 }
 
@@ -223,7 +234,7 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, q url.Values,
 		writeError(w, ErrUnsupportedProtocol)
 		return
 	}
-	ss := newSession(s, generateID(), r, q)
+	ss := newSession(s, generateID(), r)
 	if transport == "websocket" {
 		conn, err := s.upgrader.Upgrade(w, r, nil)
 		if err != nil {

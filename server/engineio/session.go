@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -71,8 +72,8 @@ type Session struct {
 	srv *Server
 
 	// What the handshake request said, kept for the upper layers.
-	header     http.Header
-	query      url.Values
+	header     string // packHeader
+	rawQuery   string
 	remoteAddr string
 	secure     bool
 
@@ -98,6 +99,8 @@ type Session struct {
 	qcond       *sync.Cond
 	inbound     []inPacket
 	dispatching bool
+	rd          *wsReader // the Poller-driven reader, if any
+	inPaused    bool      // rd's input is paused: inbound is full
 
 	inMu     sync.Mutex // serializes the handler's calls
 	handler  Handler
@@ -108,27 +111,65 @@ type Session struct {
 	doneOnce sync.Once
 }
 
-// newSession keeps the handshake request's header map itself: net/http
-// does not reuse it once the handler returns.
-func newSession(srv *Server, id string, r *http.Request, q url.Values) *Session {
+// newSession keeps what the handshake request said in a compact form: the
+// header in one string, the query unparsed (a map per connection, read
+// once at connect time, would cost more than the rest of an idle session).
+func newSession(srv *Server, id string, r *http.Request) *Session {
 	return &Session{
 		id:         id,
 		srv:        srv,
-		header:     r.Header,
-		query:      q,
+		header:     packHeader(r.Header),
+		rawQuery:   r.URL.RawQuery,
 		remoteAddr: r.RemoteAddr,
 		secure:     r.TLS != nil,
 	}
 }
 
+// packHeader writes h as "Key\x00value\x00" pairs (neither may contain a
+// NUL byte in HTTP).
+func packHeader(h http.Header) string {
+	n := 0
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + len(v) + 2
+		}
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for k, vs := range h {
+		for _, v := range vs {
+			b.WriteString(k)
+			b.WriteByte(0)
+			b.WriteString(v)
+			b.WriteByte(0)
+		}
+	}
+	return b.String()
+}
+
 // ID returns the session id (sid).
 func (s *Session) ID() string { return s.id }
 
-// Header returns the headers of the handshake request.
-func (s *Session) Header() http.Header { return s.header }
+// Header returns the headers of the handshake request, in a new map on
+// each call.
+func (s *Session) Header() http.Header {
+	h := make(http.Header)
+	rest := s.header
+	for rest != "" {
+		k, after, _ := strings.Cut(rest, "\x00")
+		v, after2, _ := strings.Cut(after, "\x00")
+		h[k] = append(h[k], v)
+		rest = after2
+	}
+	return h
+}
 
-// Query returns the query of the handshake request.
-func (s *Session) Query() url.Values { return s.query }
+// Query returns the query of the handshake request, parsed anew on each
+// call.
+func (s *Session) Query() url.Values {
+	q, _ := url.ParseQuery(s.rawQuery)
+	return q
+}
 
 // RemoteAddr returns the client's address as the handshake request saw it.
 func (s *Session) RemoteAddr() string { return s.remoteAddr }
@@ -332,22 +373,31 @@ func (s *Session) close(reason string, err error, flush bool) {
 		s.state = stateClosed
 		s.ws.closing, s.ws.flush = true, flush
 		s.startWriterLocked()
-		if !flush {
+		if !flush && s.ws.final == nil {
 			// Nothing more is to be written: close the connection now, so
 			// that a writer blocked on a client that does not read is
-			// released at once instead of at its write deadline.
-			defer s.ws.conn.NetConn().Close()
+			// released at once instead of at its write deadline. (A close
+			// frame for a protocol error is written first, by the writer,
+			// within a second.)
+			defer s.ws.closeConn()
 		}
-	case s.poll != nil || !flush:
+	case !flush || (s.poll != nil && (len(s.queue) == 0 || final == Noop)):
 		s.state = stateClosed
 		defer s.markDone()
 		if s.poll != nil {
 			s.poll.signal(final)
 		}
 	default:
-		// Polling with output for a GET not yet here: keep the session
-		// reachable until that GET, or CloseTimeout.
+		// Node's orderly close of a polling transport: the packets queued
+		// go out in an answer of their own (a pending poll gets them now),
+		// and the close packet in the next poll, as "6\x1e1". (In one
+		// payload, socket.io-client would see the close before the packets
+		// before it: it hands decoded packets on in a later tick.) The
+		// session stays reachable until then, or CloseTimeout.
 		s.state = stateClosing
+		if s.poll != nil {
+			s.poll.signal(0)
+		}
 		time.AfterFunc(s.srv.cfg.CloseTimeout, s.finishClosing)
 	}
 	if s.state == stateClosed {
@@ -475,6 +525,7 @@ func (s *Session) dispatch() {
 		if s.qcond != nil {
 			s.qcond.Broadcast()
 		}
+		s.resumeLocked()
 		if len(batch) == 0 {
 			s.dispatching = false
 			s.qmu.Unlock()
@@ -489,9 +540,20 @@ func (s *Session) dispatch() {
 // conn are guarded by the session's mu.
 type wsConn struct {
 	conn     *websocket.Conn
-	raw      syscall.RawConn // for inline writes; nil when unavailable
-	deflate  bool            // permessage-deflate negotiated
-	closing  bool            // the session ended: flush (or not) and close conn
-	flush    bool            // write the queue before closing
-	finished bool            // conn closed
+	rd       atomic.Pointer[wsReader] // set when a Poller reads the input
+	final    []byte                   // a close frame to write last when not flushing
+	raw      syscall.RawConn          // for inline writes; nil when unavailable
+	deflate  bool                     // permessage-deflate negotiated
+	closing  bool                     // the session ended: flush (or not) and close conn
+	flush    bool                     // write the queue before closing
+	finished bool                     // conn closed
+}
+
+// closeConn closes the connection, after taking it off its Poller (a
+// descriptor closed by Go leaves the epoll set, but not the Poller's map).
+func (w *wsConn) closeConn() {
+	if r := w.rd.Load(); r != nil {
+		r.detach()
+	}
+	_ = w.conn.Close()
 }

@@ -49,10 +49,17 @@ func (s *Session) openWebSocket(conn *websocket.Conn, r *http.Request) {
 	s.wakeLocked()
 	s.mu.Unlock()
 	s.startHeartbeat()
+	if s.startPolled(w, s.newReader()) {
+		return
+	}
 	// The reader gets a fresh goroutine with a small stack; the HTTP
 	// handler's goroutine, whose stack grew while serving the handshake,
 	// ends here.
 	go s.readLoop(w)
+}
+
+func (s *Session) newReader() *wsReader {
+	return &wsReader{s: s, limit: s.srv.cfg.MaxPayload, fd: -1}
 }
 
 // upgradeWebSocket takes a WebSocket opened for an existing polling session:
@@ -76,7 +83,18 @@ func (s *Session) upgradeWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	conn.SetReadLimit(int64(s.srv.cfg.MaxPayload))
-	if !s.probe(conn) {
+	ws := newWSConn(conn, r, s.srv.cfg.CompressionThreshold > 0)
+	var rd *wsReader
+	ok := false
+	if s.srv.poller(ws) != nil {
+		// Our own parser reads the probe, so that what the client sends
+		// right after the upgrade packet stays with the reader.
+		rd = s.newReader()
+		ok = s.probeRaw(conn, rd)
+	} else {
+		ok = s.probe(conn)
+	}
+	if !ok {
 		_ = conn.Close()
 		s.mu.Lock()
 		if s.transport == transportPolling {
@@ -85,7 +103,6 @@ func (s *Session) upgradeWebSocket(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		return
 	}
-	ws := newWSConn(conn, r, s.srv.cfg.CompressionThreshold > 0)
 	s.answerPings(conn)
 	s.mu.Lock()
 	if s.state != stateOpen {
@@ -103,6 +120,9 @@ func (s *Session) upgradeWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	s.wakeLocked()
 	s.mu.Unlock()
+	if rd != nil && s.startPolled(ws, rd) {
+		return
+	}
 	go s.readLoop(ws)
 }
 
@@ -145,6 +165,49 @@ func (s *Session) probe(conn *websocket.Conn) bool {
 	}
 }
 
+// probeRaw is probe with our frame parser on the raw connection (see
+// wsread.go); the bytes after the upgrade packet stay pending in rd.
+func (s *Session) probeRaw(conn *websocket.Conn, rd *wsReader) bool {
+	nc := conn.NetConn()
+	defer probeDeadline(nc, s.srv.cfg.UpgradeTimeout)()
+	defer func() { _ = nc.SetWriteDeadline(time.Time{}) }()
+	rd.pong = func(data []byte) {
+		_ = conn.WriteControl(websocket.PongMessage, data, time.Now().Add(s.srv.cfg.WriteTimeout))
+	}
+	upgraded, failed := false, false
+	err := rd.readUntil(nc, func(op byte, data []byte) bool {
+		if op != opText {
+			failed = true
+			return false
+		}
+		p, err := decodeText(data)
+		switch {
+		case err != nil:
+			failed = true
+			return false
+		case p.Type == Ping && string(p.Data) == "probe":
+			_ = conn.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
+			if conn.WriteMessage(websocket.TextMessage, []byte("3probe")) != nil {
+				failed = true
+				return false
+			}
+			// Release the pending poll so that the client can pause it.
+			s.mu.Lock()
+			if s.poll != nil && len(s.queue) == 0 {
+				s.poll.signal(Noop)
+			}
+			s.mu.Unlock()
+			return true
+		case p.Type == Upgrade:
+			upgraded = true
+			return false
+		}
+		failed = true
+		return false
+	})
+	return err == nil && upgraded && !failed
+}
+
 // readLoop reads messages until the connection ends and delivers them in
 // order.
 func (s *Session) readLoop(w *wsConn) {
@@ -168,7 +231,7 @@ func (s *Session) readLoop(w *wsConn) {
 			// that they are handled first (a disconnect never overtakes
 			// them), and the transport stops at once.
 			s.enqueue(inPacket{end: true, reason: reason, err: err})
-			s.stopWriting()
+			s.stopWriting(nil)
 			return
 		}
 		if mt == websocket.BinaryMessage {
@@ -178,7 +241,7 @@ func (s *Session) readLoop(w *wsConn) {
 		p, perr := decodeText(data)
 		if perr != nil {
 			s.enqueue(inPacket{end: true, reason: "parse error", err: perr})
-			s.stopWriting()
+			s.stopWriting(nil)
 			return
 		}
 		s.enqueue(p)
@@ -188,10 +251,10 @@ func (s *Session) readLoop(w *wsConn) {
 // stopWriting closes a WebSocket whose reader ended: nothing more can be
 // exchanged on it. The session itself closes when the dispatcher reaches
 // the end of its input.
-func (s *Session) stopWriting() {
+func (s *Session) stopWriting(final []byte) {
 	s.mu.Lock()
 	if w := s.ws; w != nil && !w.closing {
-		w.closing, w.flush = true, false
+		w.closing, w.flush, w.final = true, false, final
 		s.startWriterLocked()
 	}
 	s.mu.Unlock()
@@ -225,8 +288,11 @@ func (s *Session) writeLoop(w *wsConn) {
 				if flush {
 					_ = w.conn.SetWriteDeadline(time.Now().Add(time.Second))
 					_ = w.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+				} else if w.final != nil {
+					_ = w.conn.NetConn().SetWriteDeadline(time.Now().Add(time.Second))
+					_, _ = w.conn.NetConn().Write(w.final)
 				}
-				_ = w.conn.Close()
+				w.closeConn()
 				s.markDone()
 			}
 			return
