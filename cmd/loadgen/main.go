@@ -77,7 +77,7 @@ func main() {
 	flag.DurationVar(&o.deadline, "deadline", 3*time.Minute, "hard deadline of the whole run")
 	flag.StringVar(&o.label, "label", "", "free text copied to the result (e.g. server name)")
 	flag.StringVar(&o.symbol, "symbol", "BENCH", "fanout: watchlist symbol")
-	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "fanout: write the load generator's CPU profile of the measuring window here")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write the load generator's CPU profile here (fanout: of its measuring window)")
 	flag.Parse()
 	o.transport = sioclient.Transport(transport)
 
@@ -115,6 +115,13 @@ func run(ctx context.Context, o options, res *result) error {
 	defer g.closeAll()
 	start := time.Now()
 	cpu0 := selfCPU()
+	if o.scenario != "fanout" { // fanout profiles its measuring window only
+		stop, err := startProfile(o.cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	switch o.scenario {
 	case "connect":
 		err = g.connectScenario(ctx, res)
