@@ -2,10 +2,8 @@ package server
 
 import (
 	"context"
-	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/tradedash/realtime/server/socketio"
 )
@@ -198,60 +196,12 @@ func (a *MemoryAdapter) selectLocked(opts BroadcastOptions, out []*Socket) []*So
 }
 
 // Broadcast implements Adapter: the packet is encoded once and the same
-// bytes go to every recipient.
-//
-// A large broadcast is written by several goroutines at once, one per CPU,
-// each taking the next slice of recipients: the writes are system calls,
-// and one goroutine would leave the other CPUs idle while a producer waits.
-// Broadcast returns when every recipient has the packet, so two broadcasts
-// of one caller reach every socket in their order.
+// bytes go to every recipient. Over WebSocket, the recipients' engine.io sessions only queue the packet
+// for the flushers (engineio/flush.go), which write on every CPU.
 func (a *MemoryAdapter) Broadcast(p *socketio.Packet, opts BroadcastOptions) {
 	enc := encodePacket(p, !opts.Flags.NoCompress, true)
 	volatile := opts.Flags.Volatile
-	tp := targetPool.Get().(*[]*Socket)
-	targets := a.selectLocked(opts, (*tp)[:0])
-	fanOut(targets, func(s *Socket) { s.client.write(enc, volatile) })
-	clear(targets)
-	if cap(targets) <= 1<<16 {
-		*tp = targets[:0]
-		targetPool.Put(tp)
-	}
-}
-
-// fanOutChunk is the slice of recipients a fan-out goroutine takes at a
-// time; a broadcast to fewer than two chunks stays on the caller's
-// goroutine.
-const fanOutChunk = 512
-
-// fanOut calls fn for every target, on up to GOMAXPROCS goroutines (the
-// caller's included) when there are many.
-func fanOut(targets []*Socket, fn func(*Socket)) {
-	workers := min(runtime.GOMAXPROCS(0), len(targets)/fanOutChunk)
-	if workers <= 1 {
-		for _, s := range targets {
-			fn(s)
-		}
-		return
-	}
-	var next atomic.Int64
-	work := func() {
-		for {
-			end := int(next.Add(fanOutChunk))
-			start := end - fanOutChunk
-			if start >= len(targets) {
-				return
-			}
-			for _, s := range targets[start:min(end, len(targets))] {
-				fn(s)
-			}
-		}
-	}
-	var wg sync.WaitGroup
-	for range workers - 1 {
-		wg.Go(work)
-	}
-	work()
-	wg.Wait()
+	a.apply(opts, func(s *Socket) { s.client.write(enc, volatile) })
 }
 
 // BroadcastWithAck implements Adapter.
