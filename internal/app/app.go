@@ -15,6 +15,7 @@ import (
 	"github.com/tradedash/realtime/auth"
 	"github.com/tradedash/realtime/demo"
 	"github.com/tradedash/realtime/handlers"
+	"github.com/tradedash/realtime/internal/redispipe"
 	"github.com/tradedash/realtime/ratelimit"
 	"github.com/tradedash/realtime/server"
 	"github.com/tradedash/realtime/server/engineio"
@@ -56,6 +57,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		}
 		opts.ContextTimeoutEnabled = true
 		rdb = redis.NewClient(opts)
+		// Session lookups and limiter scripts of concurrent connections
+		// share pipelines (see internal/redispipe).
+		redispipe.Install(rdb, 4)
 		a.closers = append(a.closers, rdb.Close)
 	}
 
