@@ -9,6 +9,7 @@
 #      BENCH_ECHO_N (echo clients, default 100), BENCH_ROUNDS (default 3),
 #      BENCH_DURATION (fanout/echo measuring time, default 10s), BENCH_OUT (results dir,
 #      default test-output/bench), BENCH_SCENARIOS (space-separated subset of the names below),
+#      BENCH_LOADGEN_ARGS (extra loadgen flags for every run, e.g. "-concurrency 300"),
 #      BENCH_PROFILE (set: CPU profiles of the load generator and of the Go server during the
 #      fan-out scenarios, in BENCH_OUT as *.prof).
 #
@@ -126,7 +127,7 @@ for round in $(seq "$ROUNDS"); do
         if [ "$target" = go ]; then profile_server "$sc-$round" & profpid=$!; fi
       fi
       line=$(bin/loadgen -url "http://127.0.0.1:$PORT" -pid "$SERVER_PID" -sessions "$SESSIONS" \
-        -emit-token "$TOKEN" -deadline 150s -label "$target $sc $round" "${prof[@]}" $args) || true
+        -emit-token "$TOKEN" -deadline 150s -label "$target $sc $round" "${prof[@]}" $args ${BENCH_LOADGEN_ARGS:-}) || true
       [ -z "$profpid" ] || wait "$profpid" || true
       stop_server
       [ -n "$line" ] || line="{\"label\":\"$target $sc $round\",\"error\":\"loadgen printed nothing\"}"
