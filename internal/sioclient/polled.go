@@ -1,13 +1,13 @@
 package sioclient
 
 import (
-	"encoding/binary"
 	"errors"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/tradedash/realtime/internal/netpoll"
+	"github.com/tradedash/realtime/internal/wsframe"
 )
 
 // polledReader reads a WebSocket client's input when its Poller says there
@@ -91,18 +91,9 @@ func (r *polledReader) frames(b []byte, at time.Time) ([]byte, error) {
 		if b[1]&0x80 != 0 {
 			return nil, errBadFrame // masked
 		}
-		hdr, n := 2, uint64(b[1]&0x7f)
-		switch n {
-		case 126:
-			if len(b) < 4 {
-				return b, nil
-			}
-			hdr, n = 4, uint64(binary.BigEndian.Uint16(b[2:]))
-		case 127:
-			if len(b) < 10 {
-				return b, nil
-			}
-			hdr, n = 10, binary.BigEndian.Uint64(b[2:])
+		hdr, n, ok := wsframe.PayloadLength(b)
+		if !ok {
+			return b, nil
 		}
 		if n > 1<<30 {
 			return nil, errBadFrame

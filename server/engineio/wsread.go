@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/tradedash/realtime/internal/netpoll"
+	"github.com/tradedash/realtime/internal/wsframe"
 )
 
 // A WebSocket's input is read without a goroutine per connection where the
@@ -78,18 +79,9 @@ func (r *wsReader) feed(b []byte, h messageFunc) ([]byte, error) {
 	for len(b) >= 2 {
 		b0, b1 := b[0], b[1]
 		fin, op := b0&0x80 != 0, b0&0x0f
-		hdr, n := 2, uint64(b1&0x7f)
-		switch n {
-		case 126:
-			if len(b) < 4 {
-				return b, nil
-			}
-			hdr, n = 4, uint64(binary.BigEndian.Uint16(b[2:]))
-		case 127:
-			if len(b) < 10 {
-				return b, nil
-			}
-			hdr, n = 10, binary.BigEndian.Uint64(b[2:])
+		hdr, n, ok := wsframe.PayloadLength(b)
+		if !ok {
+			return b, nil
 		}
 		if err := r.check(b0, b1, fin, op, n); err != nil {
 			return nil, err

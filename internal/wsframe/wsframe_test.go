@@ -1,0 +1,26 @@
+package wsframe
+
+import "testing"
+
+func TestPayloadLength(t *testing.T) {
+	cases := []struct {
+		b   []byte
+		hdr int
+		n   uint64
+		ok  bool
+	}{
+		{[]byte{0x81}, 0, 0, false},
+		{[]byte{0x81, 0x05}, 2, 5, true},
+		{[]byte{0x81, 0x85}, 2, 5, true}, // masked: the mask bit is not length
+		{[]byte{0x81, 126, 0x01}, 0, 0, false},
+		{[]byte{0x81, 126, 0x01, 0x00}, 4, 256, true},
+		{[]byte{0x81, 127, 0, 0, 0, 0, 0, 1, 0}, 0, 0, false},
+		{[]byte{0x81, 127, 0, 0, 0, 0, 0, 1, 0, 0}, 10, 65536, true},
+	}
+	for _, tc := range cases {
+		hdr, n, ok := PayloadLength(tc.b)
+		if hdr != tc.hdr || n != tc.n || ok != tc.ok {
+			t.Errorf("PayloadLength(%x) = %d %d %v, want %d %d %v", tc.b, hdr, n, ok, tc.hdr, tc.n, tc.ok)
+		}
+	}
+}
