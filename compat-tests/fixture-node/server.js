@@ -1,7 +1,8 @@
 'use strict';
 // Conformance fixture, Node reference (socket.io 4.8.4 / engine.io 6.6.12).
 // Configured as the Socket.IO project's published protocol test suites expect:
-//   - raw Engine.IO at /engine.io/ echoing every message (text stays text, binary stays binary)
+//   - raw Engine.IO at /engine.io/ echoing every message (text stays text, binary stays binary),
+//     except "bye-then-close": "bye", then the server closes the socket
 //   - Socket.IO at /socket.io/: namespaces "/" and "/custom" emit "auth" with handshake.auth on
 //     connection; on "/", "message" -> "message-back" with the same arguments and
 //     "message-with-ack" is acknowledged with the same arguments; any other namespace is invalid.
@@ -21,7 +22,14 @@ const httpServer = http.createServer();
 
 const eio = engine.attach(httpServer, { ...opts, path: '/engine.io/' });
 eio.on('connection', (socket) => {
-  socket.on('message', (data) => socket.send(data));
+  socket.on('message', (data) => {
+    if (data === 'bye-then-close') {
+      socket.send('bye');
+      socket.close();
+      return;
+    }
+    socket.send(data);
+  });
 });
 
 const io = new Server(httpServer, { ...opts, connectTimeout: 1000 });

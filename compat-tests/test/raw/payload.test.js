@@ -45,6 +45,23 @@ forEachTarget('payload encoding (/engine.io/ echo)', (fx) => {
     assert.equal(res.body, '4late');
   });
 
+  it('server-side close after a message: the message alone, then NOOP + close in the next poll, then 400', async () => {
+    // engine.io drains the queued packets before closing the transport: socket.io-client hands
+    // decoded packets on a tick later, so a close in the same payload would overtake them.
+    const { sid } = await R.eioHandshake(base());
+    const first = R.eioPoll(base(), sid); // pending or not when the POST lands: same answers
+    assert.equal((await R.eioPush(base(), sid, '4bye-then-close')).status, 200);
+    const a = await first;
+    assert.equal(a.status, 200);
+    assert.equal(a.body, '4bye');
+    const b = await R.eioPoll(base(), sid);
+    assert.equal(b.status, 200);
+    assert.equal(b.body, '6\x1e1');
+    const c = await R.eioPoll(base(), sid);
+    assert.equal(c.status, 400);
+    assert.equal(c.body, '{"code":1,"message":"Session ID unknown"}');
+  });
+
   it('POST body "abc" (invalid payload): Node answers 200 "ok", closes the session, next GET 400', async () => {
     const { sid } = await R.eioHandshake(base());
     const res = await R.eioPush(base(), sid, 'abc');
