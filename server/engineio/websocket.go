@@ -85,16 +85,12 @@ func (s *Session) upgradeWebSocket(w http.ResponseWriter, r *http.Request) {
 	conn.SetReadLimit(int64(s.srv.cfg.MaxPayload))
 	ws := newWSConn(conn, r, s.srv.cfg.CompressionThreshold > 0)
 	var rd *wsReader
-	ok := false
-	if s.srv.poller(ws) != nil {
+	if len(s.srv.pollersFor(ws)) > 0 {
 		// Our own parser reads the probe, so that what the client sends
 		// right after the upgrade packet stays with the reader.
 		rd = s.newReader()
-		ok = s.probeRaw(conn, rd)
-	} else {
-		ok = s.probe(conn)
 	}
-	if !ok {
+	if !s.probe(conn, rd) {
 		_ = conn.Close()
 		s.mu.Lock()
 		if s.transport == transportPolling {
@@ -127,85 +123,72 @@ func (s *Session) upgradeWebSocket(w http.ResponseWriter, r *http.Request) {
 }
 
 // probe runs the upgrade handshake on conn and reports whether the client
-// completed it with the upgrade packet within Config.UpgradeTimeout.
-func (s *Session) probe(conn *websocket.Conn) bool {
-	deadline := time.Now().Add(s.srv.cfg.UpgradeTimeout)
-	_ = conn.SetReadDeadline(deadline)
+// completed it with the upgrade packet within Config.UpgradeTimeout. With
+// rd, our frame parser reads it (see wsread.go), and the bytes the client
+// sent after the upgrade packet stay pending in rd; without, gorilla's
+// reader does.
+func (s *Session) probe(conn *websocket.Conn, rd *wsReader) bool {
+	_ = conn.SetReadDeadline(time.Now().Add(s.srv.cfg.UpgradeTimeout))
 	defer func() {
 		// No deadline may outlive the probe: inline writes follow.
 		_ = conn.SetReadDeadline(time.Time{})
 		_ = conn.NetConn().SetWriteDeadline(time.Time{})
 	}()
-	for {
-		mt, data, err := conn.ReadMessage()
-		if err != nil || mt != websocket.TextMessage {
-			return false
-		}
-		p, err := decodeText(data)
-		if err != nil {
-			return false
-		}
-		switch {
-		case p.Type == Ping && string(p.Data) == "probe":
-			_ = conn.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
-			if conn.WriteMessage(websocket.TextMessage, []byte("3probe")) != nil {
+	if rd == nil {
+		for {
+			mt, data, err := conn.ReadMessage()
+			if err != nil {
 				return false
 			}
-			// Release the pending poll so that the client can pause it.
-			s.mu.Lock()
-			if s.poll != nil && len(s.queue) == 0 {
-				s.poll.signal(Noop)
+			if step := s.probeMessage(conn, mt == websocket.TextMessage, data); step != probeMore {
+				return step == probeUpgraded
 			}
-			s.mu.Unlock()
-		case p.Type == Upgrade:
-			return true
-		default:
-			return false
 		}
 	}
-}
-
-// probeRaw is probe with our frame parser on the raw connection (see
-// wsread.go); the bytes after the upgrade packet stay pending in rd.
-func (s *Session) probeRaw(conn *websocket.Conn, rd *wsReader) bool {
-	nc := conn.NetConn()
-	defer probeDeadline(nc, s.srv.cfg.UpgradeTimeout)()
-	defer func() { _ = nc.SetWriteDeadline(time.Time{}) }()
 	rd.pong = func(data []byte) {
 		_ = conn.WriteControl(websocket.PongMessage, data, time.Now().Add(s.srv.cfg.WriteTimeout))
 	}
-	upgraded, failed := false, false
-	err := rd.readUntil(nc, func(op byte, data []byte) bool {
-		if op != opText {
-			failed = true
-			return false
-		}
-		p, err := decodeText(data)
-		switch {
-		case err != nil:
-			failed = true
-			return false
-		case p.Type == Ping && string(p.Data) == "probe":
-			_ = conn.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
-			if conn.WriteMessage(websocket.TextMessage, []byte("3probe")) != nil {
-				failed = true
-				return false
-			}
-			// Release the pending poll so that the client can pause it.
-			s.mu.Lock()
-			if s.poll != nil && len(s.queue) == 0 {
-				s.poll.signal(Noop)
-			}
-			s.mu.Unlock()
-			return true
-		case p.Type == Upgrade:
-			upgraded = true
-			return false
-		}
-		failed = true
-		return false
+	step := probeFailed
+	err := rd.readUntil(conn.NetConn(), func(op byte, data []byte) bool {
+		step = s.probeMessage(conn, op == opText, data)
+		return step == probeMore
 	})
-	return err == nil && upgraded && !failed
+	return err == nil && step == probeUpgraded
+}
+
+type probeStep uint8
+
+const (
+	probeFailed   probeStep = iota
+	probeMore               // the probe ping was answered: read on
+	probeUpgraded           // the upgrade packet came
+)
+
+// probeMessage handles one message of the upgrade probe.
+func (s *Session) probeMessage(conn *websocket.Conn, text bool, data []byte) probeStep {
+	if !text {
+		return probeFailed
+	}
+	p, err := decodeText(data)
+	switch {
+	case err != nil:
+		return probeFailed
+	case p.Type == Ping && string(p.Data) == "probe":
+		_ = conn.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
+		if conn.WriteMessage(websocket.TextMessage, []byte("3probe")) != nil {
+			return probeFailed
+		}
+		// Release the pending poll so that the client can pause it.
+		s.mu.Lock()
+		if s.poll != nil && len(s.queue) == 0 {
+			s.poll.signal(Noop)
+		}
+		s.mu.Unlock()
+		return probeMore
+	case p.Type == Upgrade:
+		return probeUpgraded
+	}
+	return probeFailed
 }
 
 // readLoop reads messages until the connection ends and delivers them in

@@ -7,7 +7,6 @@ import (
 	"net"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -214,12 +213,14 @@ var readBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b 
 // already read (the bytes after the upgrade packet). It reports false when
 // no Poller takes it; the caller then reads with a goroutine.
 func (s *Session) startPolled(w *wsConn, r *wsReader) bool {
-	p := s.srv.poller(w)
-	if p == nil {
+	ps := s.srv.pollersFor(w)
+	if len(ps) == 0 {
 		return false
 	}
-	r.poller, r.rc = p, w.raw
-	r.pong = s.sendPong
+	if err := w.raw.Control(func(fd uintptr) { r.fd = int32(fd) }); err != nil {
+		return false
+	}
+	r.poller, r.rc, r.pong = ps[int(r.fd)%len(ps)], w.raw, s.sendPong
 	if len(r.pending) > 0 {
 		rest, err := r.feed(r.pending, r.deliver)
 		r.keep(rest)
@@ -228,14 +229,11 @@ func (s *Session) startPolled(w *wsConn, r *wsReader) bool {
 			return true
 		}
 	}
-	if err := w.raw.Control(func(fd uintptr) { r.fd = int32(fd) }); err != nil {
-		return false
-	}
 	s.qmu.Lock()
 	s.rd = r
 	s.qmu.Unlock()
 	w.rd.Store(r)
-	if _, err := p.Add(w.raw, r); err != nil {
+	if _, err := r.poller.Add(w.raw, r); err != nil {
 		s.qmu.Lock()
 		s.rd = nil
 		s.qmu.Unlock()
@@ -364,8 +362,10 @@ func (s *Session) resumeLocked() {
 	}
 }
 
-// pollers of the server, one per CPU, started with the first WebSocket.
-func (s *Server) poller(w *wsConn) *netpoll.Poller {
+// pollersFor returns the server's Pollers (one per CPU, started with the
+// first WebSocket) for a connection they can read: none for one without a
+// raw descriptor or with permessage-deflate, none where epoll is missing.
+func (s *Server) pollersFor(w *wsConn) []*netpoll.Poller {
 	if w.raw == nil || w.deflate {
 		return nil
 	}
@@ -378,16 +378,5 @@ func (s *Server) poller(w *wsConn) *netpoll.Poller {
 			s.pollers = append(s.pollers, p)
 		}
 	})
-	if len(s.pollers) == 0 {
-		return nil
-	}
-	var fd uintptr
-	_ = w.raw.Control(func(u uintptr) { fd = u })
-	return s.pollers[int(fd)%len(s.pollers)]
-}
-
-// probeDeadline bounds the blocking reads of the upgrade probe.
-func probeDeadline(conn net.Conn, d time.Duration) func() {
-	_ = conn.SetReadDeadline(time.Now().Add(d))
-	return func() { _ = conn.SetReadDeadline(time.Time{}) }
+	return s.pollers
 }
