@@ -180,3 +180,31 @@ func TestClosedPollerStops(t *testing.T) {
 		t.Fatal("Add on a closed poller succeeded")
 	}
 }
+
+// Write writes what the socket takes and says EAGAIN when it takes
+// nothing more.
+func TestWriteUntilFull(t *testing.T) {
+	s, c := pair(t)
+	rc, _ := s.(*net.TCPConn).SyscallConn()
+	b := make([]byte, 64<<10)
+	total := 0
+	for {
+		n, err := Write(rc, b)
+		if err == syscall.EAGAIN {
+			break
+		}
+		if err != nil || n <= 0 {
+			t.Fatalf("Write: %d, %v", n, err)
+		}
+		total += n
+		if total > 256<<20 {
+			t.Fatal("the send buffer never filled")
+		}
+	}
+	got := make([]byte, 1<<20)
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, err := c.Read(got)
+	if err != nil || n == 0 {
+		t.Fatalf("the peer read %d, %v", n, err)
+	}
+}

@@ -29,23 +29,37 @@ var ErrUnsupported = errors.New("netpoll: not supported on this platform")
 // Read reads from a socket's RawConn without waiting: n > 0 bytes, or
 // n == 0 with err == nil at EOF, or syscall.EAGAIN when nothing is there.
 func Read(rc syscall.RawConn, b []byte) (int, error) {
+	return now(rc.Read, syscall.Read, b)
+}
+
+// Write writes to a socket's RawConn without waiting: the bytes written
+// (possibly fewer than len(b)), or syscall.EAGAIN when the send buffer has
+// no room at all.
+func Write(rc syscall.RawConn, b []byte) (int, error) {
+	return now(rc.Write, syscall.Write, b)
+}
+
+// now runs one system call on the descriptor, retried on EINTR, inside
+// rc's Read or Write (which keeps the descriptor from being closed and
+// reused meanwhile), and never waits for readiness.
+func now(use func(func(uintptr) bool) error, call func(int, []byte) (int, error), b []byte) (int, error) {
 	var (
 		n    int
-		rerr error
+		cerr error
 	)
-	err := rc.Read(func(fd uintptr) bool {
+	err := use(func(fd uintptr) bool {
 		for {
-			n, rerr = syscall.Read(int(fd), b)
-			if rerr != syscall.EINTR {
-				return true // never wait for readability here
+			n, cerr = call(int(fd), b)
+			if cerr != syscall.EINTR {
+				return true
 			}
 		}
 	})
 	if err != nil {
 		return 0, err
 	}
-	if rerr != nil {
-		return 0, rerr
+	if cerr != nil {
+		return 0, cerr
 	}
 	return n, nil
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"syscall"
+
+	"github.com/tradedash/realtime/internal/netpoll"
 )
 
 // WebSocket opcodes of the frames we write ourselves (RFC 6455).
@@ -52,25 +54,9 @@ func (p *Packet) wireFrame() []byte {
 // written (possibly fewer than len(b)), or errWouldBlock when the send
 // buffer has no room at all.
 func rawWrite(rc syscall.RawConn, b []byte) (int, error) {
-	var (
-		n    int
-		werr error
-	)
-	err := rc.Write(func(fd uintptr) bool {
-		for {
-			n, werr = syscall.Write(int(fd), b)
-			if werr != syscall.EINTR {
-				return true // never wait for writability here
-			}
-		}
-	})
-	switch {
-	case err != nil:
-		return 0, err
-	case werr == syscall.EAGAIN:
+	n, err := netpoll.Write(rc, b)
+	if err == syscall.EAGAIN {
 		return 0, errWouldBlock
-	case werr != nil:
-		return 0, werr
 	}
-	return n, nil
+	return n, err
 }
