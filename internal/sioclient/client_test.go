@@ -15,6 +15,7 @@ import (
 
 	"github.com/tradedash/realtime/handlers"
 	"github.com/tradedash/realtime/internal/netpoll"
+	"github.com/tradedash/realtime/internal/wsframe"
 	"github.com/tradedash/realtime/ratelimit"
 	"github.com/tradedash/realtime/server"
 	"github.com/tradedash/realtime/server/engineio"
@@ -446,20 +447,7 @@ func TestParsing(t *testing.T) {
 // pong to skip; then a masked and a close frame, which end the client.
 func TestPolledFrames(t *testing.T) {
 	frame := func(fin bool, op byte, payload string) []byte {
-		b0 := op
-		if fin {
-			b0 |= 0x80
-		}
-		f := []byte{b0}
-		switch n := len(payload); {
-		case n < 126:
-			f = append(f, byte(n))
-		case n <= 0xffff:
-			f = append(f, 126, byte(n>>8), byte(n))
-		default:
-			f = append(f, 127, 0, 0, 0, 0, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-		}
-		return append(f, payload...)
+		return append(wsframe.AppendHeader(nil, fin, op, len(payload), false), payload...)
 	}
 	mid := `42["m","` + strings.Repeat("x", 300) + `"]`
 	big := `42["b","` + strings.Repeat("y", 70000) + `"]`

@@ -24,3 +24,21 @@ func TestPayloadLength(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendHeaderRoundTrip(t *testing.T) {
+	for _, n := range []int{0, 1, 125, 126, 0xffff, 0x10000, 1 << 20} {
+		for _, masked := range []bool{false, true} {
+			h := AppendHeader(nil, true, 0x2, n, masked)
+			if h[0] != 0x82 || (h[1]&0x80 != 0) != masked {
+				t.Fatalf("n=%d masked=%v: header %x", n, masked, h)
+			}
+			hdr, got, ok := PayloadLength(h)
+			if !ok || hdr != len(h) || got != uint64(n) {
+				t.Fatalf("n=%d: PayloadLength(%x) = %d %d %v", n, h, hdr, got, ok)
+			}
+		}
+	}
+	if h := AppendHeader(nil, false, 0x1, 3, false); h[0] != 0x01 {
+		t.Fatalf("not final: %x", h)
+	}
+}

@@ -1,11 +1,11 @@
 package engineio
 
 import (
-	"encoding/binary"
 	"errors"
 	"syscall"
 
 	"github.com/tradedash/realtime/internal/netpoll"
+	"github.com/tradedash/realtime/internal/wsframe"
 )
 
 // WebSocket opcodes of the frames we write ourselves (RFC 6455).
@@ -30,18 +30,7 @@ func (p *Packet) wireFrame() []byte {
 		if p.wsOp != 0 {
 			op = byte(p.wsOp)
 		}
-		f := make([]byte, 0, n+10)
-		f = append(f, 0x80|op)
-		switch {
-		case n < 126:
-			f = append(f, byte(n))
-		case n <= 0xffff:
-			f = append(f, 126)
-			f = binary.BigEndian.AppendUint16(f, uint16(n))
-		default:
-			f = append(f, 127)
-			f = binary.BigEndian.AppendUint64(f, uint64(n))
-		}
+		f := wsframe.AppendHeader(make([]byte, 0, n+10), true, op, n, false)
 		if !p.Binary && p.wsOp == 0 {
 			f = append(f, byte(p.Type))
 		}

@@ -10,25 +10,13 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/tradedash/realtime/internal/wsframe"
 )
 
 // clientFrame builds a masked client frame.
 func clientFrame(fin bool, op byte, payload []byte) []byte {
-	b0 := op
-	if fin {
-		b0 |= 0x80
-	}
-	f := []byte{b0}
-	switch n := len(payload); {
-	case n < 126:
-		f = append(f, 0x80|byte(n))
-	case n <= 0xffff:
-		f = append(f, 0x80|126)
-		f = binary.BigEndian.AppendUint16(f, uint16(n))
-	default:
-		f = append(f, 0x80|127)
-		f = binary.BigEndian.AppendUint64(f, uint64(n))
-	}
+	f := wsframe.AppendHeader(nil, fin, op, len(payload), true)
 	key := []byte{0x12, 0x34, 0x56, 0x78}
 	f = append(f, key...)
 	for i, c := range payload {
