@@ -14,21 +14,17 @@ package redispipe
 
 import (
 	"context"
-	"net"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/tradedash/realtime/internal/workq"
 )
 
 // Hook is the go-redis hook; Install adds one to a client.
 type Hook struct {
-	client  *redis.Client
-	workers int
-
-	mu      sync.Mutex
-	pending []*call
-	running int
+	client *redis.Client
+	queue  workq.Queue[*call]
 
 	onBatch func(size int) // tests: each pipeline's size
 }
@@ -41,7 +37,8 @@ type call struct {
 
 // Install adds a Hook to client with up to workers pipelines in flight.
 func Install(client *redis.Client, workers int) *Hook {
-	h := &Hook{client: client, workers: max(workers, 1)}
+	h := &Hook{client: client}
+	h.queue = workq.Queue[*call]{Max: workers, Batch: maxBatch, Do: h.exec}
 	client.AddHook(h)
 	return h
 }
@@ -54,12 +51,8 @@ func batched(cmd redis.Cmder) bool {
 	return false
 }
 
-// DialHook implements redis.Hook.
-func (h *Hook) DialHook(next redis.DialHook) redis.DialHook {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		return next(ctx, network, addr)
-	}
-}
+// DialHook implements redis.Hook: dialing goes its way.
+func (h *Hook) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 // ProcessPipelineHook implements redis.Hook: pipelines go their way.
 func (h *Hook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
@@ -74,47 +67,14 @@ func (h *Hook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 			return next(ctx, cmd)
 		}
 		c := &call{ctx: ctx, cmd: cmd, done: make(chan struct{})}
-		h.push(c)
+		h.queue.Push(c)
 		<-c.done
 		return cmd.Err()
 	}
 }
 
-func (h *Hook) push(c *call) {
-	h.mu.Lock()
-	h.pending = append(h.pending, c)
-	start := h.running < h.workers
-	if start {
-		h.running++
-	}
-	h.mu.Unlock()
-	if start {
-		go h.run()
-	}
-}
-
 // maxBatch bounds one pipeline.
 const maxBatch = 256
-
-// run sends what is queued until nothing is, then ends.
-func (h *Hook) run() {
-	for {
-		h.mu.Lock()
-		n := min(len(h.pending), maxBatch)
-		if n == 0 {
-			h.running--
-			h.mu.Unlock()
-			return
-		}
-		batch := make([]*call, n)
-		copy(batch, h.pending)
-		rest := copy(h.pending, h.pending[n:])
-		clear(h.pending[rest:])
-		h.pending = h.pending[:rest]
-		h.mu.Unlock()
-		h.exec(batch)
-	}
-}
 
 // exec sends one pipeline, bounded by the latest deadline of its callers
 // (none when one has none: the client's read and write timeouts apply).

@@ -1,6 +1,10 @@
 package engineio
 
-import "sync"
+import (
+	"runtime"
+
+	"github.com/tradedash/realtime/internal/workq"
+)
 
 // Broadcast frames are not written by the broadcaster: they are queued on
 // each recipient, which is put on the server's flush queue, and a few
@@ -12,54 +16,14 @@ import "sync"
 // system calls per message, not more. A socket whose send buffer is full
 // goes to its own writer goroutine, as with any other write.
 
-// flushBatch is how many sessions a flusher takes off the queue at a time.
-const flushBatch = 64
-
-type flushQueue struct {
-	mu      sync.Mutex
-	q       []*Session
-	head    int
-	running int // flusher goroutines
-	max     int
-}
-
-// push queues s, whose s.writing the caller set, and starts a flusher if
-// fewer than max run.
-func (f *flushQueue) push(s *Session) {
-	f.mu.Lock()
-	f.q = append(f.q, s)
-	start := f.running < f.max
-	if start {
-		f.running++
-	}
-	f.mu.Unlock()
-	if start {
-		go f.run()
-	}
-}
-
-// run flushes queued sessions until the queue is empty, then ends.
-func (f *flushQueue) run() {
-	var batch [flushBatch]*Session
-	for {
-		f.mu.Lock()
-		n := copy(batch[:], f.q[f.head:])
-		clear(f.q[f.head : f.head+n])
-		f.head += n
-		if f.head == len(f.q) {
-			f.q, f.head = f.q[:0], 0
-		}
-		if n == 0 {
-			f.running--
-			f.mu.Unlock()
-			return
-		}
-		f.mu.Unlock()
-		for i, s := range batch[:n] {
+// newFlushQueue returns the server's flush queue: one flusher per CPU at
+// most, each taking 64 sessions at a time.
+func newFlushQueue() *workq.Queue[*Session] {
+	return &workq.Queue[*Session]{Max: runtime.GOMAXPROCS(0), Batch: 64, Do: func(b []*Session) {
+		for _, s := range b {
 			s.flushQueued()
-			batch[i] = nil
 		}
-	}
+	}}
 }
 
 // flushQueued writes the session's queue, as a flusher: the session's

@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/tradedash/realtime/internal/netpoll"
+	"github.com/tradedash/realtime/internal/workq"
 )
 
 // readBufferSize is the WebSocket read buffer of one connection.
@@ -34,7 +35,7 @@ type Server struct {
 	sessions map[string]*Session
 	closed   bool
 
-	flushes flushQueue // sessions with broadcast frames to write
+	flushes *workq.Queue[*Session] // sessions with broadcast frames to write (flush.go)
 
 	pollOnce sync.Once
 	pollers  []*netpoll.Poller // WebSocket input (see wsread.go)
@@ -47,7 +48,7 @@ type Server struct {
 func NewServer(cfg Config) *Server {
 	cfg = cfg.withDefaults()
 	s := &Server{cfg: cfg, sessions: make(map[string]*Session)}
-	s.flushes.max = runtime.GOMAXPROCS(0)
+	s.flushes = newFlushQueue()
 	s.pollers = make([]*netpoll.Poller, 0, runtime.GOMAXPROCS(0))
 	s.upgrader = websocket.Upgrader{
 		// Buffers come from the hijacked HTTP connection (4 KiB reads) and,

@@ -279,7 +279,7 @@ func (s *Session) Send(packets ...*Packet) error {
 				s.enqueueLocked(p)
 			}
 			s.mu.Unlock()
-			s.srv.flushes.push(s)
+			s.srv.flushes.Push(s)
 			return nil
 		}
 		// Nothing queued and no writer: write on the caller's goroutine,

@@ -443,7 +443,7 @@ func (s *Session) writeInline(packets []*Packet, recycle bool) {
 	if len(rest) == 0 && s.partial == nil && !w.closing {
 		// All written; more came meanwhile: the flushers write it.
 		s.mu.Unlock()
-		s.srv.flushes.push(s)
+		s.srv.flushes.Push(s)
 		return
 	}
 	over := s.queued > s.srv.cfg.MaxBufferedBytes
