@@ -65,16 +65,35 @@ func expect(t *testing.T, ch chan string, want string) {
 	}
 }
 
+// watch adds the server side of a new connection to p: it returns the
+// client side, the server side's reader and its descriptor.
+func watch(t *testing.T, p *Poller) (net.Conn, *reader, int32) {
+	t.Helper()
+	s, c := pair(t)
+	rc, _ := s.(*net.TCPConn).SyscallConn()
+	r := &reader{rc: rc, got: make(chan string, 4)}
+	fd, err := p.Add(rc, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, r, fd
+}
+
+func newPoller(t *testing.T) *Poller {
+	t.Helper()
+	p, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	return p
+}
+
 // quiet checks that nothing arrives while a later, watched socket's input
 // does (so the poller did run in between).
 func quiet(t *testing.T, p *Poller, ch chan string) {
 	t.Helper()
-	s2, c2 := pair(t)
-	rc2, _ := s2.(*net.TCPConn).SyscallConn()
-	r2 := &reader{rc: rc2, got: make(chan string, 4)}
-	if _, err := p.Add(rc2, r2); err != nil {
-		t.Fatal(err)
-	}
+	c2, r2, _ := watch(t, p)
 	_, _ = c2.Write([]byte("marker"))
 	expect(t, r2.got, "marker")
 	select {
@@ -85,18 +104,8 @@ func quiet(t *testing.T, p *Poller, ch chan string) {
 }
 
 func TestPollerLifecycle(t *testing.T) {
-	p, err := New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	s, c := pair(t)
-	rc, _ := s.(*net.TCPConn).SyscallConn()
-	r := &reader{rc: rc, got: make(chan string, 4)}
-	fd, err := p.Add(rc, r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := newPoller(t)
+	c, r, fd := watch(t, p)
 	if p.Len() != 1 {
 		t.Fatalf("Len = %d", p.Len())
 	}
@@ -118,10 +127,7 @@ func TestPollerLifecycle(t *testing.T) {
 	p.Remove(fd, r)
 	// A batch collected before Remove may still call r once: let the
 	// poller run a later batch, drop what came, then nothing more may.
-	s3, c3 := pair(t)
-	rc3, _ := s3.(*net.TCPConn).SyscallConn()
-	r3 := &reader{rc: rc3, got: make(chan string, 4)}
-	fd3, _ := p.Add(rc3, r3)
+	c3, r3, fd3 := watch(t, p)
 	_, _ = c3.Write([]byte("sync"))
 	expect(t, r3.got, "sync")
 	p.Remove(fd3, r3)
@@ -144,11 +150,7 @@ func TestReadOnClosedConn(t *testing.T) {
 }
 
 func TestRemoveOfStaleHandlerKeepsNewOne(t *testing.T) {
-	p, err := New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := newPoller(t)
 	s, c := pair(t)
 	rc, _ := s.(*net.TCPConn).SyscallConn()
 	old := &reader{rc: rc, got: make(chan string, 4)}
