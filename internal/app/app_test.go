@@ -87,6 +87,21 @@ func start(t *testing.T, cfg Config) *running {
 	return r
 }
 
+// waitMetric polls /metrics until it contains line, failing after 5 s.
+func waitMetric(t *testing.T, base, line string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, body := get(t, base+"/metrics"); strings.Contains(body, line) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics never showed %q", line)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
 	res, err := http.Get(url)
@@ -169,6 +184,10 @@ func TestRunMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = c1.Close()
+	// The server records the disconnect when it reads c1's DISCONNECT
+	// packet, which may be after the next handshake is served; the
+	// reconnection counter needs it recorded first.
+	waitMetric(t, r.url, `realtime_disconnects_total{reason="client namespace disconnect"} 1`)
 	shutdownSeen := make(chan struct{}, 1)
 	c, err := sioclient.Dial(ctx, sioclient.Config{URL: r.url, Auth: auth, OnEvent: func(e sioclient.Event) {
 		if e.Name == "server:shutdown" {
