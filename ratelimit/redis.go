@@ -52,6 +52,7 @@ type RedisEventLimiter struct {
 	prefix   string
 	timeout  time.Duration
 	failOpen bool
+	breaker  breaker
 }
 
 // allowScript: KEYS[1] the log; ARGV[1] window in µs, ARGV[2] max,
@@ -96,12 +97,17 @@ func NewRedisEventLimiter(cfg RedisEventConfig) (*RedisEventLimiter, error) {
 // Allow implements EventLimiter. On a Redis failure it answers according to
 // FailOpen and returns an error wrapping ErrUnavailable.
 func (l *RedisEventLimiter) Allow(ctx context.Context, userKey, event string) (Decision, error) {
-	ctx, cancel := context.WithTimeout(ctx, l.timeout)
-	defer cancel()
-	key := l.prefix + "ev:{" + userKey + "}:" + event
-	expiryMs := (l.window+time.Millisecond-1)/time.Millisecond + 1
-	res, err := allowScript.Run(ctx, l.client, []string{key},
-		l.window.Microseconds(), l.max, int64(expiryMs)).Int64Slice()
+	var res []int64
+	err := l.breaker.check()
+	if err == nil {
+		cctx, cancel := context.WithTimeout(ctx, l.timeout)
+		key := l.prefix + "ev:{" + userKey + "}:" + event
+		expiryMs := (l.window+time.Millisecond-1)/time.Millisecond + 1
+		res, err = allowScript.Run(cctx, l.client, []string{key},
+			l.window.Microseconds(), l.max, int64(expiryMs)).Int64Slice()
+		cancel()
+		l.breaker.record(ctx, err)
+	}
 	if err == nil && len(res) != 3 {
 		err = errors.New("unexpected script reply")
 	}
@@ -166,6 +172,7 @@ type RedisSubscriptionLimiter struct {
 	timeout  time.Duration
 	failOpen bool
 	log      *slog.Logger
+	breaker  breaker // fail fast while Redis is down (user calls only)
 
 	stop chan struct{}
 	done chan struct{}
@@ -239,7 +246,7 @@ return v
 // syncScript sets this instance's fields of a user hash to exact values.
 // KEYS[1] the user hash; ARGV[1] "instanceID|", then field, count pairs.
 // Fields of this instance not listed are deleted.
-var syncScript = redis.NewScript(`
+const syncSource = `
 local want = {}
 for i = 2, #ARGV, 2 do want[ARGV[i]] = ARGV[i + 1] end
 local own = ARGV[1]
@@ -250,7 +257,9 @@ for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
 end
 for f, c in pairs(want) do redis.call('HSET', KEYS[1], f, c) end
 return 1
-`)
+`
+
+var syncScript = redis.NewScript(syncSource)
 
 // renewScript: KEYS[1] the lease; ARGV[1] TTL ms. Returns 1 when the lease
 // was still alive, 0 when it had lapsed.
@@ -356,10 +365,14 @@ func (l *RedisSubscriptionLimiter) markAllDirty() {
 }
 
 func (l *RedisSubscriptionLimiter) runCount(ctx context.Context, userKey, field string, n int) (ok bool, cur int, err error) {
-	ctx, cancel := context.WithTimeout(ctx, l.timeout)
+	if err := l.breaker.check(); err != nil {
+		return false, 0, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
-	res, err := countScript.Run(ctx, l.client, []string{l.userKey(userKey), l.leaseKey},
+	res, err := countScript.Run(cctx, l.client, []string{l.userKey(userKey), l.leaseKey},
 		l.prefix+"inst:", field, n, l.max, l.leaseTTL.Milliseconds()).Int64Slice()
+	l.breaker.record(ctx, err)
 	if err == nil && len(res) != 3 {
 		err = errors.New("unexpected script reply")
 	}
@@ -421,9 +434,9 @@ func (l *RedisSubscriptionLimiter) Release(ctx context.Context, userKey, socketI
 	} else {
 		delete(u.sockets, socketID)
 	}
-	ctx, cancel := context.WithTimeout(ctx, l.timeout)
-	defer cancel()
-	err = releaseScript.Run(ctx, l.client, []string{l.userKey(userKey)}, l.field(socketID), n).Err()
+	err = l.guarded(ctx, func(ctx context.Context) error {
+		return releaseScript.Run(ctx, l.client, []string{l.userKey(userKey)}, l.field(socketID), n).Err()
+	})
 	l.put(userKey, u, err != nil)
 	if err != nil {
 		return newError(CodeUnavailable, "release", err)
@@ -438,14 +451,27 @@ func (l *RedisSubscriptionLimiter) ReleaseSocket(ctx context.Context, userKey, s
 		return newError(CodeClosed, "release socket", nil)
 	}
 	delete(u.sockets, socketID)
-	ctx, cancel := context.WithTimeout(ctx, l.timeout)
-	defer cancel()
-	err = l.client.HDel(ctx, l.userKey(userKey), l.field(socketID)).Err()
+	err = l.guarded(ctx, func(ctx context.Context) error {
+		return l.client.HDel(ctx, l.userKey(userKey), l.field(socketID)).Err()
+	})
 	l.put(userKey, u, err != nil)
 	if err != nil {
 		return newError(CodeUnavailable, "release socket", err)
 	}
 	return nil
+}
+
+// guarded runs call with Timeout unless the breaker is open, and records
+// its failure.
+func (l *RedisSubscriptionLimiter) guarded(ctx context.Context, call func(context.Context) error) error {
+	if err := l.breaker.check(); err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, l.timeout)
+	err := call(cctx)
+	cancel()
+	l.breaker.record(ctx, err)
+	return err
 }
 
 // Count implements SubscriptionLimiter. On a Redis failure it returns 0 and
@@ -464,10 +490,21 @@ func (l *RedisSubscriptionLimiter) Count(ctx context.Context, userKey string) (i
 	return cur, nil
 }
 
-// Close implements SubscriptionLimiter: it stops the lease renewal, deletes
-// this instance's shares of every user and its lease. If Redis fails, the
-// error wraps ErrUnavailable and what was not deleted stops counting when
-// the lease expires (within LeaseTTL).
+// closeBudget bounds the tidying part of Close: however many users the
+// instance holds and whatever state Redis is in, Close returns within
+// Timeout (the lease) plus closeBudget.
+const closeBudget = 2 * time.Second
+
+// closeBatch is how many users' tidy-ups Close sends in one pipeline.
+const closeBatch = 256
+
+// Close implements SubscriptionLimiter: it stops the lease renewal and
+// deletes its lease first, so no instance counts this one's shares from
+// then on, then deletes those shares user by user (pipelined, within
+// closeBudget; what is left is dead and deleted by the next count of that
+// user). If Redis fails, Close stops at the first failure and returns an
+// error wrapping ErrUnavailable; the shares then stop counting when the
+// lease expires (within LeaseTTL). Close is bounded in time either way.
 func (l *RedisSubscriptionLimiter) Close() error {
 	l.mu.Lock()
 	if l.closed {
@@ -475,31 +512,40 @@ func (l *RedisSubscriptionLimiter) Close() error {
 		return nil
 	}
 	l.closed = true
-	held := make(map[string]*userShare, len(l.users))
+	held := make([]string, 0, len(l.users))
+	users := make([]*userShare, 0, len(l.users))
 	for k, u := range l.users {
 		u.refs++ // keeps the entry while in-flight calls finish
-		held[k] = u
+		held = append(held, k)
+		users = append(users, u)
 	}
 	l.mu.Unlock()
 	close(l.stop)
 	<-l.done
-
-	var errs []error
-	for k, u := range held {
-		u.mu.Lock() // waits for an in-flight call on this user
+	for _, u := range users {
+		u.mu.Lock() // waits for an in-flight call on this user (it may re-create the lease)
 		clear(u.sockets)
-		if err := l.sync(k, u); err != nil {
-			errs = append(errs, err)
-		}
 		u.mu.Unlock()
 	}
+
 	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
-	defer cancel()
-	if err := l.client.Del(ctx, l.leaseKey).Err(); err != nil {
-		errs = append(errs, err)
+	err := l.client.Del(ctx, l.leaseKey).Err()
+	cancel()
+	if err != nil {
+		return newError(CodeUnavailable, "close", err)
 	}
-	if len(errs) > 0 {
-		return newError(CodeUnavailable, "close", errors.Join(errs...))
+	ctx, cancel = context.WithTimeout(context.Background(), closeBudget)
+	defer cancel()
+	for i := 0; i < len(held); i += closeBatch {
+		j := min(i+closeBatch, len(held))
+		pipe := l.client.Pipeline()
+		for k := i; k < j; k++ {
+			// No own field is wanted: the script deletes them all.
+			pipe.Eval(ctx, syncSource, []string{l.userKey(held[k])}, l.instance+"|")
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return newError(CodeUnavailable, "close", err)
+		}
 	}
 	return nil
 }

@@ -410,3 +410,119 @@ func TestRedisNoAnswer(t *testing.T) {
 		start = time.Now()
 	}
 }
+
+// TestRedisCloseManyUsers: Close deletes the lease and every share of an
+// instance holding thousands of users; with Redis dead it gives up at once
+// (one Timeout) instead of retrying user by user (a shutdown once hung
+// here for minutes with 10,000 users and Redis gone).
+func TestRedisCloseManyUsers(t *testing.T) {
+	const users = 3000
+	const timeout = 200 * time.Millisecond
+	fill := func(t *testing.T, l *RedisSubscriptionLimiter) {
+		ctx := context.Background()
+		for i := range users {
+			if ok, _, err := l.Acquire(ctx, fmt.Sprintf("u%d", i), "s", 1); !ok || err != nil {
+				t.Fatalf("acquire u%d: %v %v", i, ok, err)
+			}
+		}
+	}
+	cfg := RedisSubscriptionConfig{SubscriptionConfig: SubscriptionConfig{MaxSubscriptions: 5}, InstanceID: "A", Timeout: timeout}
+
+	t.Run("redis up", func(t *testing.T) {
+		r := testenv.StartRedis(t)
+		c := newClient(t, r.Addr)
+		l := newRedisSubs(t, c, cfg)
+		fill(t, l)
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		if c.Exists(ctx, "rl:inst:A").Val() != 0 {
+			t.Fatal("Close left the lease behind")
+		}
+		keys, err := c.Keys(ctx, "rl:subs:*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(keys) != 0 {
+			t.Fatalf("Close left %d user hashes, e.g. %s: %v", len(keys), keys[0], c.HGetAll(ctx, keys[0]).Val())
+		}
+	})
+
+	t.Run("redis dead", func(t *testing.T) {
+		r := testenv.StartRedis(t)
+		l := newRedisSubs(t, newClient(t, r.Addr), cfg)
+		fill(t, l)
+		r.Kill()
+		// Releases fail now and leave every user to be written later.
+		for i := range 50 {
+			if err := l.ReleaseSocket(context.Background(), fmt.Sprintf("u%d", i), "s"); !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("release with Redis dead: %v", err)
+			}
+		}
+		start := time.Now()
+		err := l.Close()
+		if d := time.Since(start); d > timeout+time.Second {
+			t.Errorf("Close took %v with Redis dead, want about Timeout (%v)", d, timeout)
+		}
+		if !errors.Is(err, ErrUnavailable) {
+			t.Errorf("Close: %v, want ErrUnavailable", err)
+		}
+	})
+}
+
+// TestRedisBreakerFailsFast: once a call found Redis dead, the calls in the
+// next BreakerWindow answer at once (by the FailOpen policy, with the
+// failure as cause) instead of each waiting Timeout; after the window Redis
+// is tried again, and once it is back the calls work.
+func TestRedisBreakerFailsFast(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	r := testenv.StartRedis(t)
+	c := newClient(t, r.Addr)
+	ctx := context.Background()
+	ev, err := NewRedisEventLimiter(RedisEventConfig{Client: c, Timeout: timeout, FailOpen: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	subs := newRedisSubs(t, c, RedisSubscriptionConfig{SubscriptionConfig: SubscriptionConfig{MaxSubscriptions: 5}, Timeout: timeout, FailOpen: true})
+	r.Kill()
+
+	// The first call of each limiter meets the dead Redis and opens its breaker.
+	if d, err := ev.Allow(ctx, "u", "e"); !d.Allowed || !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("first Allow: %+v %v", d, err)
+	}
+	if err := subs.ReleaseSocket(ctx, "u", "s0"); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("first ReleaseSocket: %v", err)
+	}
+	// 100 calls of each kind in the window: if each waited Timeout they
+	// would take 30 s; failing fast they take well under one Timeout.
+	start := time.Now()
+	for i := range 100 {
+		d, err := ev.Allow(ctx, "u", "e")
+		if !d.Allowed || !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "not calling redis") {
+			t.Fatalf("Allow %d in the window: %+v %v", i, d, err)
+		}
+		if ok, _, err := subs.Acquire(ctx, "u", fmt.Sprintf("s%d", i), 0); ok != true || !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("Acquire %d in the window: %v %v", i, ok, err)
+		}
+		if err := subs.ReleaseSocket(ctx, "u", fmt.Sprintf("s%d", i)); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("ReleaseSocket %d in the window: %v", i, err)
+		}
+	}
+	if d := time.Since(start); d > timeout {
+		t.Errorf("300 calls with the breaker open took %v, more than one Timeout (%v)", d, timeout)
+	}
+	var e *Error
+	if _, err := ev.Allow(ctx, "u", "e"); !errors.As(err, &e) || e.Err == nil || !strings.Contains(err.Error(), "after a failure: ") {
+		t.Errorf("the breaker's error lost the cause: %v", err)
+	}
+
+	r.Restart()
+	i := 0
+	eventually(t, 5*time.Second, "both limiters work once Redis is back", func() bool {
+		i++ // a fresh event each time: the rate limit must not be what answers
+		d, err1 := ev.Allow(ctx, "u", fmt.Sprintf("e%d", i))
+		_, err2 := subs.Count(ctx, "u")
+		return err1 == nil && d.Allowed && err2 == nil
+	})
+}
