@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/tradedash/realtime/ratelimit"
@@ -44,7 +45,19 @@ type Hooks struct {
 type Handlers struct {
 	cfg Config
 	log *slog.Logger
+
+	// troubleMu guards the limiter-warning throttle: during a Redis outage
+	// every event and every disconnect meets the failure, and one line
+	// per LimiterWarnEvery says it (the metric counts each).
+	troubleMu     sync.Mutex
+	troubleLogged map[string]time.Time
+	troubleQuiet  map[string]int
 }
+
+// LimiterWarnEvery is the least time between two "limiter backend
+// unavailable" warnings of one limiter; the ones in between are counted in
+// the next warning's "suppressed" attribute.
+const LimiterWarnEvery = 5 * time.Second
 
 // Register installs the connection lifecycle and the client events of
 // EVENTS.md on the server's default namespace. The authentication
@@ -293,7 +306,24 @@ func (h *Handlers) limiterErr(limiter string, err error) error {
 }
 
 func (h *Handlers) limiterTrouble(limiter string, err error) {
-	h.log.Warn("limiter backend unavailable, policy applied", "limiter", limiter, "err", err)
+	now := h.cfg.Now()
+	h.troubleMu.Lock()
+	if h.troubleLogged == nil {
+		h.troubleLogged, h.troubleQuiet = map[string]time.Time{}, map[string]int{}
+	}
+	last, seen := h.troubleLogged[limiter]
+	warn := !seen || now.Sub(last) >= LimiterWarnEvery
+	suppressed := h.troubleQuiet[limiter]
+	if warn {
+		h.troubleLogged[limiter] = now
+		h.troubleQuiet[limiter] = 0
+	} else {
+		h.troubleQuiet[limiter]++
+	}
+	h.troubleMu.Unlock()
+	if warn {
+		h.log.Warn("limiter backend unavailable, policy applied", "limiter", limiter, "err", err, "suppressed", suppressed)
+	}
 	if h.cfg.Hooks.LimiterUnavailable != nil {
 		h.cfg.Hooks.LimiterUnavailable(limiter)
 	}
