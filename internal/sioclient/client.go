@@ -67,6 +67,9 @@ type Config struct {
 	// there is some, on its goroutine (OnEvent and ack callbacks run
 	// there): no goroutine per client. Polling clients ignore it; without
 	// epoll (netpoll.ErrUnsupported) the client reads with a goroutine.
+	// A WebSocket client with a Poller also uses the raw transport
+	// (rawws.go: own handshake and frame writer, http:// URLs only, no
+	// compression) instead of gorilla's, and ignores Dialer.
 	Poller *netpoll.Poller
 }
 
@@ -119,7 +122,11 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	)
 	switch cfg.Transport {
 	case WebSocket:
-		c.tr, open, err = dialWebSocket(ctx, cfg)
+		if cfg.Poller != nil {
+			c.tr, open, err = dialRawWS(ctx, cfg)
+		} else {
+			c.tr, open, err = dialWebSocket(ctx, cfg)
+		}
 	case Polling:
 		c.tr, open, err = dialPolling(ctx, cfg)
 	default:
@@ -148,7 +155,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		_ = c.tr.close()
 		return nil, &Error{Code: CodeHandshake, Message: "send CONNECT", Err: err}
 	}
-	if _, ws := c.tr.(*wsTransport); ws && cfg.Poller != nil {
+	if _, raw := c.tr.(*rawWS); raw && cfg.Poller != nil {
 		if err := c.startPolled(cfg.Poller); err != nil {
 			go c.run()
 		}

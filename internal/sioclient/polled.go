@@ -2,6 +2,7 @@ package sioclient
 
 import (
 	"errors"
+	"net"
 	"sync"
 	"syscall"
 	"time"
@@ -34,8 +35,17 @@ var readBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b 
 var errBadFrame = errors.New("sioclient: malformed WebSocket frame from the server")
 
 func (c *Client) startPolled(p *netpoll.Poller) error {
-	t := c.tr.(*wsTransport)
-	sc, ok := t.conn.NetConn().(syscall.Conn)
+	var nc net.Conn
+	var pending []byte
+	switch t := c.tr.(type) {
+	case *rawWS:
+		nc, pending = t.conn, t.rest
+	case *wsTransport:
+		nc = t.conn.NetConn()
+	default:
+		return errors.New("sioclient: not a WebSocket")
+	}
+	sc, ok := nc.(syscall.Conn)
 	if !ok {
 		return errors.New("sioclient: connection has no raw descriptor")
 	}
@@ -43,7 +53,7 @@ func (c *Client) startPolled(p *netpoll.Poller) error {
 	if err != nil {
 		return err
 	}
-	r := &polledReader{c: c, p: p, rc: rc, fd: -1}
+	r := &polledReader{c: c, p: p, rc: rc, fd: -1, pending: append([]byte(nil), pending...)}
 	if err := rc.Control(func(fd uintptr) { r.fd = int32(fd) }); err != nil {
 		return err
 	}
