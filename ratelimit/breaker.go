@@ -10,7 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// BreakerWindow is how long the Redis limiters fail fast after a call
+// DefaultBreakerWindow is how long the Redis limiters fail fast after a call
 // found Redis unreachable (or too slow): calls in that window answer at
 // once, by the FailOpen policy, without waiting Timeout for a Redis that
 // just failed. The first call after the window tries Redis again.
@@ -18,26 +18,27 @@ import (
 // Without it, every call during an outage waits its full Timeout: each
 // subscribe of each user, and, on shutdown, each disconnecting socket's
 // release in turn (10,000 sockets × 250 ms).
-const BreakerWindow = 500 * time.Millisecond
+const DefaultBreakerWindow = 500 * time.Millisecond
 
 // breaker remembers the last time Redis failed. Safe for concurrent use;
-// the zero value is closed (calls go through).
+// calls go through until a failure is recorded.
 type breaker struct {
-	until atomic.Int64 // UnixNano before which calls fail fast
-	last  atomic.Pointer[error]
+	window time.Duration
+	until  atomic.Int64 // UnixNano before which calls fail fast
+	last   atomic.Pointer[error]
 }
 
 // check returns a non-nil error, wrapping the failure that opened the
 // breaker, while calls should fail fast.
 func (b *breaker) check() error {
-	if time.Now().UnixNano() >= b.until.Load() {
+	if b.window <= 0 || time.Now().UnixNano() >= b.until.Load() {
 		return nil
 	}
 	cause := errors.New("redis failed")
 	if p := b.last.Load(); p != nil {
 		cause = *p
 	}
-	return fmt.Errorf("not calling redis for %v after a failure: %w", BreakerWindow, cause)
+	return fmt.Errorf("not calling redis for %v after a failure: %w", b.window, cause)
 }
 
 // record opens the breaker when err says Redis could not answer: a network
@@ -45,7 +46,7 @@ func (b *breaker) check() error {
 // handled by go-redis, redis.Nil) proves Redis is up, and a caller that
 // gave up (its ctx ended) proves nothing.
 func (b *breaker) record(caller context.Context, err error) {
-	if err == nil || caller.Err() != nil {
+	if b.window <= 0 || err == nil || caller.Err() != nil {
 		return
 	}
 	var reply redis.Error
@@ -53,5 +54,13 @@ func (b *breaker) record(caller context.Context, err error) {
 		return
 	}
 	b.last.Store(&err)
-	b.until.Store(time.Now().Add(BreakerWindow).UnixNano())
+	b.until.Store(time.Now().Add(b.window).UnixNano())
+}
+
+// breakerWindow applies the default to a configured window.
+func breakerWindow(w time.Duration) time.Duration {
+	if w == 0 {
+		return DefaultBreakerWindow
+	}
+	return w
 }

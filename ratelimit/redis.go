@@ -39,6 +39,10 @@ type RedisEventConfig struct {
 	// event, false (the zero value) refuses it with RetryAfter =
 	// UnavailableRetryAfter. Either way the error wraps ErrUnavailable.
 	FailOpen bool
+	// BreakerWindow is how long calls fail fast (by the FailOpen policy,
+	// without trying Redis) after one found Redis unreachable or too slow.
+	// Zero means DefaultBreakerWindow (500 ms); negative turns it off.
+	BreakerWindow time.Duration
 }
 
 // RedisEventLimiter is an EventLimiter shared by every instance that uses
@@ -91,6 +95,7 @@ func NewRedisEventLimiter(cfg RedisEventConfig) (*RedisEventLimiter, error) {
 		prefix:   orDefault(cfg.Prefix, DefaultPrefix),
 		timeout:  orDefaultDuration(cfg.Timeout, DefaultTimeout),
 		failOpen: cfg.FailOpen,
+		breaker:  breaker{window: breakerWindow(cfg.BreakerWindow)},
 	}, nil
 }
 
@@ -145,6 +150,10 @@ type RedisSubscriptionConfig struct {
 	// wraps ErrUnavailable, and the local record is re-synchronised to Redis
 	// once it answers again.
 	FailOpen bool
+	// BreakerWindow is how long calls fail fast (by the FailOpen policy,
+	// without trying Redis) after one found Redis unreachable or too slow.
+	// Zero means DefaultBreakerWindow (500 ms); negative turns it off.
+	BreakerWindow time.Duration
 	// Logger receives warnings from the background lease renewal. Zero
 	// means slog.Default().
 	Logger *slog.Logger
@@ -298,6 +307,7 @@ func NewRedisSubscriptionLimiter(cfg RedisSubscriptionConfig) (*RedisSubscriptio
 		leaseTTL: ttl,
 		timeout:  orDefaultDuration(cfg.Timeout, DefaultTimeout),
 		failOpen: cfg.FailOpen,
+		breaker:  breaker{window: breakerWindow(cfg.BreakerWindow)},
 		log:      cfg.Logger,
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),

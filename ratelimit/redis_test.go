@@ -477,14 +477,16 @@ func TestRedisCloseManyUsers(t *testing.T) {
 // is tried again, and once it is back the calls work.
 func TestRedisBreakerFailsFast(t *testing.T) {
 	const timeout = 300 * time.Millisecond
+	// A long window: a stalled test machine must not see it end mid-test.
+	const window = 3 * time.Second
 	r := testenv.StartRedis(t)
 	c := newClient(t, r.Addr)
 	ctx := context.Background()
-	ev, err := NewRedisEventLimiter(RedisEventConfig{Client: c, Timeout: timeout, FailOpen: true})
+	ev, err := NewRedisEventLimiter(RedisEventConfig{Client: c, Timeout: timeout, FailOpen: true, BreakerWindow: window})
 	if err != nil {
 		t.Fatal(err)
 	}
-	subs := newRedisSubs(t, c, RedisSubscriptionConfig{SubscriptionConfig: SubscriptionConfig{MaxSubscriptions: 5}, Timeout: timeout, FailOpen: true})
+	subs := newRedisSubs(t, c, RedisSubscriptionConfig{SubscriptionConfig: SubscriptionConfig{MaxSubscriptions: 5}, Timeout: timeout, FailOpen: true, BreakerWindow: window})
 	r.Kill()
 
 	// The first call of each limiter meets the dead Redis and opens its breaker.
@@ -495,7 +497,7 @@ func TestRedisBreakerFailsFast(t *testing.T) {
 		t.Fatalf("first ReleaseSocket: %v", err)
 	}
 	// 100 calls of each kind in the window: if each waited Timeout they
-	// would take 30 s; failing fast they take well under one Timeout.
+	// would take 90 s; failing fast they take milliseconds.
 	start := time.Now()
 	for i := range 100 {
 		d, err := ev.Allow(ctx, "u", "e")
@@ -509,8 +511,8 @@ func TestRedisBreakerFailsFast(t *testing.T) {
 			t.Fatalf("ReleaseSocket %d in the window: %v", i, err)
 		}
 	}
-	if d := time.Since(start); d > timeout {
-		t.Errorf("300 calls with the breaker open took %v, more than one Timeout (%v)", d, timeout)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("300 calls with the breaker open took %v; waiting Timeout each would be 90 s, failing fast well under 2 s", d)
 	}
 	var e *Error
 	if _, err := ev.Allow(ctx, "u", "e"); !errors.As(err, &e) || e.Err == nil || !strings.Contains(err.Error(), "after a failure: ") {
@@ -519,7 +521,7 @@ func TestRedisBreakerFailsFast(t *testing.T) {
 
 	r.Restart()
 	i := 0
-	eventually(t, 5*time.Second, "both limiters work once Redis is back", func() bool {
+	eventually(t, window+5*time.Second, "both limiters work once Redis is back", func() bool {
 		i++ // a fresh event each time: the rate limit must not be what answers
 		d, err1 := ev.Allow(ctx, "u", fmt.Sprintf("e%d", i))
 		_, err2 := subs.Count(ctx, "u")
