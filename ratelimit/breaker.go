@@ -57,6 +57,20 @@ func (b *breaker) record(caller context.Context, err error) {
 	b.until.Store(time.Now().Add(b.window).UnixNano())
 }
 
+// run calls call with a ctx bounded by timeout unless the breaker is open
+// (then it returns the breaker's error without calling), and records
+// call's failure.
+func (b *breaker) run(ctx context.Context, timeout time.Duration, call func(context.Context) error) error {
+	if err := b.check(); err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	err := call(cctx)
+	cancel()
+	b.record(ctx, err)
+	return err
+}
+
 // breakerWindow applies the default to a configured window.
 func breakerWindow(w time.Duration) time.Duration {
 	if w == 0 {

@@ -102,17 +102,14 @@ func NewRedisEventLimiter(cfg RedisEventConfig) (*RedisEventLimiter, error) {
 // Allow implements EventLimiter. On a Redis failure it answers according to
 // FailOpen and returns an error wrapping ErrUnavailable.
 func (l *RedisEventLimiter) Allow(ctx context.Context, userKey, event string) (Decision, error) {
+	key := l.prefix + "ev:{" + userKey + "}:" + event
+	expiryMs := (l.window+time.Millisecond-1)/time.Millisecond + 1
 	var res []int64
-	err := l.breaker.check()
-	if err == nil {
-		cctx, cancel := context.WithTimeout(ctx, l.timeout)
-		key := l.prefix + "ev:{" + userKey + "}:" + event
-		expiryMs := (l.window+time.Millisecond-1)/time.Millisecond + 1
-		res, err = allowScript.Run(cctx, l.client, []string{key},
+	err := l.breaker.run(ctx, l.timeout, func(ctx context.Context) (err error) {
+		res, err = allowScript.Run(ctx, l.client, []string{key},
 			l.window.Microseconds(), l.max, int64(expiryMs)).Int64Slice()
-		cancel()
-		l.breaker.record(ctx, err)
-	}
+		return err
+	})
 	if err == nil && len(res) != 3 {
 		err = errors.New("unexpected script reply")
 	}
@@ -375,14 +372,12 @@ func (l *RedisSubscriptionLimiter) markAllDirty() {
 }
 
 func (l *RedisSubscriptionLimiter) runCount(ctx context.Context, userKey, field string, n int) (ok bool, cur int, err error) {
-	if err := l.breaker.check(); err != nil {
-		return false, 0, err
-	}
-	cctx, cancel := context.WithTimeout(ctx, l.timeout)
-	defer cancel()
-	res, err := countScript.Run(cctx, l.client, []string{l.userKey(userKey), l.leaseKey},
-		l.prefix+"inst:", field, n, l.max, l.leaseTTL.Milliseconds()).Int64Slice()
-	l.breaker.record(ctx, err)
+	var res []int64
+	err = l.breaker.run(ctx, l.timeout, func(ctx context.Context) (err error) {
+		res, err = countScript.Run(ctx, l.client, []string{l.userKey(userKey), l.leaseKey},
+			l.prefix+"inst:", field, n, l.max, l.leaseTTL.Milliseconds()).Int64Slice()
+		return err
+	})
 	if err == nil && len(res) != 3 {
 		err = errors.New("unexpected script reply")
 	}
@@ -444,7 +439,7 @@ func (l *RedisSubscriptionLimiter) Release(ctx context.Context, userKey, socketI
 	} else {
 		delete(u.sockets, socketID)
 	}
-	err = l.guarded(ctx, func(ctx context.Context) error {
+	err = l.breaker.run(ctx, l.timeout, func(ctx context.Context) error {
 		return releaseScript.Run(ctx, l.client, []string{l.userKey(userKey)}, l.field(socketID), n).Err()
 	})
 	l.put(userKey, u, err != nil)
@@ -461,7 +456,7 @@ func (l *RedisSubscriptionLimiter) ReleaseSocket(ctx context.Context, userKey, s
 		return newError(CodeClosed, "release socket", nil)
 	}
 	delete(u.sockets, socketID)
-	err = l.guarded(ctx, func(ctx context.Context) error {
+	err = l.breaker.run(ctx, l.timeout, func(ctx context.Context) error {
 		return l.client.HDel(ctx, l.userKey(userKey), l.field(socketID)).Err()
 	})
 	l.put(userKey, u, err != nil)
@@ -469,19 +464,6 @@ func (l *RedisSubscriptionLimiter) ReleaseSocket(ctx context.Context, userKey, s
 		return newError(CodeUnavailable, "release socket", err)
 	}
 	return nil
-}
-
-// guarded runs call with Timeout unless the breaker is open, and records
-// its failure.
-func (l *RedisSubscriptionLimiter) guarded(ctx context.Context, call func(context.Context) error) error {
-	if err := l.breaker.check(); err != nil {
-		return err
-	}
-	cctx, cancel := context.WithTimeout(ctx, l.timeout)
-	err := call(cctx)
-	cancel()
-	l.breaker.record(ctx, err)
-	return err
 }
 
 // Count implements SubscriptionLimiter. On a Redis failure it returns 0 and
