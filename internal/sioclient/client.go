@@ -155,7 +155,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		_ = c.tr.close()
 		return nil, &Error{Code: CodeHandshake, Message: "send CONNECT", Err: err}
 	}
-	if _, raw := c.tr.(*rawWS); raw && cfg.Poller != nil {
+	if _, raw := c.tr.(*rawWS); raw { // read by cfg.Poller
 		if err := c.startPolled(cfg.Poller); err != nil {
 			go c.run()
 		}

@@ -2,7 +2,6 @@ package sioclient
 
 import (
 	"errors"
-	"net"
 	"sync"
 	"syscall"
 	"time"
@@ -17,9 +16,9 @@ import (
 // goroutine would cost it more CPU than the server spends sending.
 //
 // It parses the server's frames itself (unmasked, as RFC 6455 has servers
-// send them). It assumes gorilla's reader holds nothing past the open
-// packet, which is true of an Engine.IO server: it sends nothing more
-// until the client's CONNECT.
+// send them), starting with what the raw transport's dial read past the
+// open packet (nothing, from an Engine.IO server: it sends nothing more
+// until the client's CONNECT).
 type polledReader struct {
 	c       *Client
 	p       *netpoll.Poller
@@ -35,17 +34,8 @@ var readBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b 
 var errBadFrame = errors.New("sioclient: malformed WebSocket frame from the server")
 
 func (c *Client) startPolled(p *netpoll.Poller) error {
-	var nc net.Conn
-	var pending []byte
-	switch t := c.tr.(type) {
-	case *rawWS:
-		nc, pending = t.conn, t.rest
-	case *wsTransport:
-		nc = t.conn.NetConn()
-	default:
-		return errors.New("sioclient: not a WebSocket")
-	}
-	sc, ok := nc.(syscall.Conn)
+	t := c.tr.(*rawWS)
+	sc, ok := t.conn.(syscall.Conn)
 	if !ok {
 		return errors.New("sioclient: connection has no raw descriptor")
 	}
@@ -53,7 +43,7 @@ func (c *Client) startPolled(p *netpoll.Poller) error {
 	if err != nil {
 		return err
 	}
-	r := &polledReader{c: c, p: p, rc: rc, fd: -1, pending: append([]byte(nil), pending...)}
+	r := &polledReader{c: c, p: p, rc: rc, fd: -1, pending: append([]byte(nil), t.rest...)}
 	if err := rc.Control(func(fd uintptr) { r.fd = int32(fd) }); err != nil {
 		return err
 	}
@@ -76,13 +66,7 @@ func (r *polledReader) OnReadable() {
 		err = errors.New("EOF")
 	}
 	if err == nil {
-		data := (*bp)[:n]
-		if len(r.pending) > 0 {
-			data = append(r.pending, data...)
-		}
-		var rest []byte
-		rest, err = r.frames(data, time.Now())
-		r.pending = append(r.pending[:0], rest...)
+		err = r.feed((*bp)[:n])
 	}
 	if err != nil {
 		var e *Error
@@ -91,6 +75,17 @@ func (r *polledReader) OnReadable() {
 		}
 		r.c.shutdown(err)
 	}
+}
+
+// feed handles what was read after what is pending; an incomplete frame
+// at the end stays pending.
+func (r *polledReader) feed(data []byte) error {
+	if len(r.pending) > 0 {
+		data = append(r.pending, data...)
+	}
+	rest, err := r.frames(data, time.Now())
+	r.pending = append(r.pending[:0], rest...)
+	return err
 }
 
 // frames handles the complete frames at the start of b and returns the

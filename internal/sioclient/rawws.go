@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -87,7 +88,7 @@ func dialRawWS(ctx context.Context, cfg Config) (*rawWS, []byte, error) {
 			if len(buf) >= 8<<10 {
 				return fail("upgrade answer header over 8 KiB", nil)
 			}
-			buf = append(buf, make([]byte, len(buf))...)[:len(buf)]
+			buf = slices.Grow(buf, len(buf))
 		}
 		n, err := conn.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
@@ -113,7 +114,7 @@ func dialRawWS(ctx context.Context, cfg Config) (*rawWS, []byte, error) {
 			return fail("open packet", errBadFrame)
 		}
 		if len(buf) == cap(buf) {
-			buf = append(buf, make([]byte, len(buf)+512)...)[:len(buf)]
+			buf = slices.Grow(buf, len(buf)+512)
 		}
 		m, err := conn.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+m]
@@ -195,20 +196,16 @@ func (t *rawWS) close() error { return t.conn.Close() }
 // take the connection.
 func (t *rawWS) readLoop(c *Client) error {
 	r := &polledReader{c: c, fd: -1}
-	pending := append([]byte(nil), t.rest...)
 	buf := make([]byte, 16<<10)
+	if err := r.feed(t.rest); err != nil {
+		return err
+	}
 	for {
-		if len(pending) > 0 {
-			rest, err := r.frames(pending, time.Now())
-			if err != nil {
-				return err
-			}
-			pending = append(pending[:0], rest...)
-		}
 		n, err := t.conn.Read(buf)
 		if n > 0 {
-			pending = append(pending, buf[:n]...)
-			continue
+			if err := r.feed(buf[:n]); err != nil {
+				return err
+			}
 		}
 		if err != nil {
 			return err
