@@ -501,11 +501,7 @@ const maxInbound = 64
 // full.
 func (s *Session) enqueue(p inPacket) {
 	s.qmu.Lock()
-	s.inbound = append(s.inbound, p)
-	if !s.dispatching {
-		s.dispatching = true
-		go s.dispatch()
-	}
+	s.pushLocked(p)
 	for len(s.inbound) >= maxInbound && s.dispatching {
 		if s.qcond == nil {
 			s.qcond = sync.NewCond(&s.qmu)
@@ -513,6 +509,16 @@ func (s *Session) enqueue(p inPacket) {
 		s.qcond.Wait()
 	}
 	s.qmu.Unlock()
+}
+
+// pushLocked queues p for the dispatcher and starts one when none is
+// running; s.qmu is held.
+func (s *Session) pushLocked(p inPacket) {
+	s.inbound = append(s.inbound, p)
+	if !s.dispatching {
+		s.dispatching = true
+		go s.dispatch()
+	}
 }
 
 // dispatch delivers queued input in order until the queue is empty, then

@@ -340,11 +340,7 @@ func (r *wsReader) detach() {
 // takes it.
 func (s *Session) enqueuePolled(p inPacket) {
 	s.qmu.Lock()
-	s.inbound = append(s.inbound, p)
-	if !s.dispatching {
-		s.dispatching = true
-		go s.dispatch()
-	}
+	s.pushLocked(p)
 	if len(s.inbound) >= maxInbound && !s.inPaused && s.rd != nil && !p.end {
 		s.inPaused = true
 		_ = s.rd.poller.Pause(s.rd.fd, s.rd)
