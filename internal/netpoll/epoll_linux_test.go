@@ -151,16 +151,10 @@ func TestReadOnClosedConn(t *testing.T) {
 
 func TestRemoveOfStaleHandlerKeepsNewOne(t *testing.T) {
 	p := newPoller(t)
-	s, c := pair(t)
-	rc, _ := s.(*net.TCPConn).SyscallConn()
-	old := &reader{rc: rc, got: make(chan string, 4)}
-	fd, err := p.Add(rc, old)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, old, fd := watch(t, p)
 	p.Remove(fd, old)
-	cur := &reader{rc: rc, got: make(chan string, 4)}
-	if _, err := p.Add(rc, cur); err != nil {
+	cur := &reader{rc: old.rc, got: make(chan string, 4)}
+	if _, err := p.Add(old.rc, cur); err != nil {
 		t.Fatal(err)
 	}
 	p.Remove(fd, old) // stale: must not drop cur
