@@ -49,9 +49,15 @@ type Handlers struct {
 	// troubleMu guards the limiter-warning throttle: during a Redis outage
 	// every event and every disconnect meets the failure, and one line
 	// per LimiterWarnEvery says it (the metric counts each).
-	troubleMu     sync.Mutex
-	troubleLogged map[string]time.Time
-	troubleQuiet  map[string]int
+	troubleMu sync.Mutex
+	trouble   map[string]troubleLog // by limiter
+}
+
+// troubleLog is when a limiter's last warning was logged and how many
+// failures have not been since.
+type troubleLog struct {
+	logged time.Time
+	quiet  int
 }
 
 // LimiterWarnEvery is the least time between two "limiter backend
@@ -75,7 +81,7 @@ func Register(srv *server.Server, cfg Config) *Handlers {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	h := &Handlers{cfg: cfg, log: cfg.Logger}
+	h := &Handlers{cfg: cfg, log: cfg.Logger, trouble: map[string]troubleLog{}}
 	nsp := srv.Sockets()
 	nsp.OnConnection(h.onConnection)
 	nsp.OnError(h.onError)
@@ -308,18 +314,15 @@ func (h *Handlers) limiterErr(limiter string, err error) error {
 func (h *Handlers) limiterTrouble(limiter string, err error) {
 	now := h.cfg.Now()
 	h.troubleMu.Lock()
-	if h.troubleLogged == nil {
-		h.troubleLogged, h.troubleQuiet = map[string]time.Time{}, map[string]int{}
-	}
-	last, seen := h.troubleLogged[limiter]
-	warn := !seen || now.Sub(last) >= LimiterWarnEvery
-	suppressed := h.troubleQuiet[limiter]
+	tl, seen := h.trouble[limiter]
+	warn := !seen || now.Sub(tl.logged) >= LimiterWarnEvery
+	suppressed := tl.quiet
 	if warn {
-		h.troubleLogged[limiter] = now
-		h.troubleQuiet[limiter] = 0
+		tl = troubleLog{logged: now}
 	} else {
-		h.troubleQuiet[limiter]++
+		tl.quiet++
 	}
+	h.trouble[limiter] = tl
 	h.troubleMu.Unlock()
 	if warn {
 		h.log.Warn("limiter backend unavailable, policy applied", "limiter", limiter, "err", err, "suppressed", suppressed)
