@@ -237,15 +237,17 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, q url.Values,
 	}
 	ss := newSession(s, generateID(), r)
 	if transport == "websocket" {
-		conn, err := s.upgrader.Upgrade(w, r, nil)
+		hw := &holdingWriter{ResponseWriter: w}
+		conn, err := s.upgrader.Upgrade(hw, r, nil)
 		if err != nil {
 			return // the upgrader answered
 		}
 		if !s.register(ss) {
+			hw.conn.release(nil)
 			_ = conn.Close()
 			return
 		}
-		ss.openWebSocket(conn, r)
+		ss.openWebSocket(conn, r, hw.conn)
 		return
 	}
 	if !s.register(ss) {

@@ -1,7 +1,9 @@
 package engineio
 
 import (
+	"bufio"
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -10,6 +12,65 @@ import (
 
 	"github.com/gorilla/websocket"
 )
+
+// heldConn is the hijacked connection of a new WebSocket session while
+// gorilla's upgrader writes the 101 answer into it: the answer is held, to
+// go out with the open packet in one write (one system call and one
+// wake-up of the client instead of two).
+type heldConn struct {
+	net.Conn
+	held    []byte
+	holding bool
+}
+
+func (c *heldConn) Write(b []byte) (int, error) {
+	if c.holding {
+		c.held = append(c.held, b...)
+		return len(b), nil
+	}
+	return c.Conn.Write(b)
+}
+
+// SyscallConn gives the socket itself, for inline writes and the Poller.
+func (c *heldConn) SyscallConn() (syscall.RawConn, error) {
+	sc, ok := c.Conn.(syscall.Conn)
+	if !ok {
+		return nil, errors.ErrUnsupported
+	}
+	return sc.SyscallConn()
+}
+
+// release writes what was held followed by next, and stops holding. The
+// socket is new and its send buffer empty, so the write does not wait.
+func (c *heldConn) release(next []byte) error {
+	b := append(c.held, next...)
+	c.held, c.holding = nil, false
+	if len(b) == 0 {
+		return nil
+	}
+	_, err := c.Conn.Write(b)
+	return err
+}
+
+// holdingWriter hands gorilla's upgrader the hijacked connection wrapped
+// in a heldConn that holds its writes.
+type holdingWriter struct {
+	http.ResponseWriter
+	conn *heldConn
+}
+
+func (w *holdingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("engineio: the connection cannot be hijacked")
+	}
+	c, brw, err := h.Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	w.conn = &heldConn{Conn: c, holding: true}
+	return w.conn, brw, nil
+}
 
 func newWSConn(conn *websocket.Conn, r *http.Request, compression bool) *wsConn {
 	w := &wsConn{conn: conn}
@@ -35,18 +96,26 @@ func (s *Session) answerPings(conn *websocket.Conn) {
 	})
 }
 
-// openWebSocket runs a session that started on WebSocket: the open packet,
-// then the read loop on this goroutine and a writer goroutine.
-func (s *Session) openWebSocket(conn *websocket.Conn, r *http.Request) {
+// openWebSocket runs a session that started on WebSocket: the 101 answer
+// gorilla wrote into hc and the open packet go out in one write, then the
+// input is read (by a Poller, or a reader goroutine) and anything
+// OnConnection queued is written.
+func (s *Session) openWebSocket(conn *websocket.Conn, r *http.Request, hc *heldConn) {
 	conn.SetReadLimit(int64(s.srv.cfg.MaxPayload))
 	w := newWSConn(conn, r, s.srv.cfg.CompressionThreshold > 0)
 	s.answerPings(conn)
+	open := &Packet{Type: Open, Data: s.handshakeBody(false)}
+	if err := hc.release(open.wireFrame()); err != nil {
+		_ = conn.Close()
+		s.close("transport error", err, false)
+		return
+	}
 	s.mu.Lock()
 	s.transport = transportWebSocket
 	s.ws = w
-	// The open packet goes first, before anything OnConnection queued.
-	s.queue = append([]*Packet{{Type: Open, Data: s.handshakeBody(false)}}, s.queue...)
-	s.wakeLocked()
+	if len(s.queue) > 0 {
+		s.wakeLocked()
+	}
 	s.mu.Unlock()
 	s.startHeartbeat()
 	if s.startPolled(w, s.newReader()) {
