@@ -36,6 +36,7 @@ type Server struct {
 	closed   bool
 
 	flushes *workq.Queue[*Session] // sessions with broadcast frames to write (flush.go)
+	holds   holdWatch              // sessions holding a burst's frames (hold.go)
 
 	pollOnce sync.Once
 	pollers  []*netpoll.Poller // WebSocket input (see wsread.go)

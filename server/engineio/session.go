@@ -90,8 +90,11 @@ type Session struct {
 	partial   []byte // the rest of a frame written only in part, first out
 	upgrading bool   // a probe WebSocket is in progress or done
 	timer     *time.Timer
-	pongWait  bool // a ping is out, its pong not yet in
-	refreshed bool // the pong wait was extended once by other traffic
+	pongWait  bool          // a ping is out, its pong not yet in
+	refreshed bool          // the pong wait was extended once by other traffic
+	holding   bool          // the dispatcher handles a burst: Send holds frames (hold.go)
+	watched   bool          // on the server's hold watch
+	heldAt    time.Duration // holdClock when the first frame was held; 0: none
 
 	// WebSocket input waits here for the dispatcher goroutine, so that the
 	// reader's stack stays shallow (handlers run on the dispatcher's).
@@ -270,6 +273,15 @@ func (s *Session) Send(packets ...*Packet) error {
 	if s.state != stateOpen {
 		s.mu.Unlock()
 		return ErrClosed
+	}
+	if s.holding && packets[0].wsOp == 0 && !packets[0].shared {
+		over := s.holdLocked(packets)
+		s.mu.Unlock()
+		if over {
+			s.close("transport error", ErrSlowClient, false)
+			return ErrSlowClient
+		}
+		return nil
 	}
 	if s.canWriteInlineLocked() {
 		s.writing = true
@@ -464,6 +476,8 @@ func (s *Session) deliver(packets []inPacket) {
 		return
 	}
 	defer s.unlockIn()
+	s.hold()
+	defer s.unhold()
 	for _, p := range packets {
 		if s.closed.Load() {
 			return
