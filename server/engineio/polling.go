@@ -106,6 +106,10 @@ func (s *Session) handlePoll(w http.ResponseWriter, r *http.Request) {
 // handlePost serves a POST of packets from the client. The packets are
 // handled before the answer, so that two requests of one session are handled
 // in the order they arrive.
+// maxDrain bounds what is read and dropped of a POST over the limit: a
+// larger body is cut off (net/http closes the connection).
+func maxDrain(limit int) int64 { return max(8*int64(limit), 16<<20) }
+
 func (s *Session) handlePost(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.state != stateOpen {
@@ -140,8 +144,12 @@ func (s *Session) handlePost(w http.ResponseWriter, r *http.Request) {
 	}
 	// Over the limit: 413 and the body is dropped; as in Node, the session
 	// itself stays open (socket.io-client ends it on the failed POST).
+	// Like Node, which dumps the rest of a request it answered, the body is
+	// read to its end first (up to maxDrain): a connection closed on unread
+	// data is reset, and the client, still sending, would lose the 413.
 	limit := s.srv.cfg.MaxPayload
 	if r.ContentLength > int64(limit) {
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxDrain(limit)))
 		writeEmpty(w, http.StatusRequestEntityTooLarge)
 		return
 	}
@@ -151,6 +159,7 @@ func (s *Session) handlePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(body) > limit {
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxDrain(limit)))
 		writeEmpty(w, http.StatusRequestEntityTooLarge)
 		return
 	}

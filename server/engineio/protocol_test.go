@@ -1,10 +1,13 @@
 package engineio
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -497,6 +500,41 @@ func TestMaxPayload(t *testing.T) {
 		}
 		if g := e.poll(t, sid); g.body != "4"+strings.Repeat("y", 99) {
 			t.Fatalf("echo %q", g.body)
+		}
+	})
+	t.Run("polling 413 for a large body: the body is read, the connection kept", func(t *testing.T) {
+		// 500 KB over a 100-byte limit: more than net/http drops by itself
+		// (256 KiB) before closing a connection, which resets it under a
+		// client still sending (it loses the 413). Node reads such a body
+		// to its end; so do we, and the connection stays usable.
+		sid, _ := e.handshake(t)
+		c, err := net.Dial("tcp", strings.TrimPrefix(e.ts.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		body := "4" + strings.Repeat("x", 500_000)
+		go fmt.Fprintf(c, "POST /engine.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: %d\r\n\r\n%s", sid, len(body), body)
+		_ = c.SetReadDeadline(time.Now().Add(waitTimeout))
+		br := bufio.NewReader(c)
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 413 || res.Close {
+			t.Fatalf("status %d, close %v: want 413 on a connection kept open", res.StatusCode, res.Close)
+		}
+		fmt.Fprintf(c, "GET /engine.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: x\r\n\r\n", sid)
+		e.srv.Session(sid).Send(NewMessage([]byte("after"), false))
+		res, err = http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("the next request on the connection: %v", err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || string(b) != "4after" {
+			t.Fatalf("poll after the 413: %d %q", res.StatusCode, b)
 		}
 	})
 	t.Run("polling chunked body over the limit", func(t *testing.T) {
