@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -61,6 +62,16 @@ func (s *Server) SetHooks(h Hooks) { s.hooks = h }
 // Handler returns the HTTP handler: Engine.IO at Config.Path, the health
 // endpoint, and whatever was added with Handle.
 func (s *Server) Handler() http.Handler { return s.mux }
+
+// Listener wraps a plain TCP listener for the http.Server that serves
+// Handler: a connection whose first request is a new WebSocket session at
+// Config.Path is handshaken without net/http's per-connection machinery;
+// every other one reaches the http.Server unchanged. headerTimeout bounds
+// the wait for that first request (use the http.Server's
+// ReadHeaderTimeout).
+func (s *Server) Listener(ln net.Listener, headerTimeout time.Duration) net.Listener {
+	return s.eio.Listener(ln, s.cfg.Path, headerTimeout)
+}
 
 // Handle adds an HTTP route beside the server's own.
 func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }

@@ -187,7 +187,7 @@ func (a *App) Run(ctx context.Context) error {
 		go fn(bgCtx)
 	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- a.http.Serve(ln) }()
+	go func() { serveErr <- a.http.Serve(a.srv.Listener(ln, a.http.ReadHeaderTimeout)) }()
 
 	select {
 	case err := <-serveErr:

@@ -118,14 +118,13 @@ type Session struct {
 // header in one string, the query unparsed (a map per connection, read
 // once at connect time, would cost more than the rest of an idle session).
 func newSession(srv *Server, id string, r *http.Request) *Session {
-	return &Session{
-		id:         id,
-		srv:        srv,
-		header:     packHeader(r.Header),
-		rawQuery:   r.URL.RawQuery,
-		remoteAddr: r.RemoteAddr,
-		secure:     r.TLS != nil,
-	}
+	return newSessionFrom(srv, id, packHeader(r.Header), r.URL.RawQuery, r.RemoteAddr, r.TLS != nil)
+}
+
+// newSessionFrom is newSession for a request read without net/http, its
+// header already packed.
+func newSessionFrom(srv *Server, id, header, rawQuery, remoteAddr string, secure bool) *Session {
+	return &Session{id: id, srv: srv, header: header, rawQuery: rawQuery, remoteAddr: remoteAddr, secure: secure}
 }
 
 // packHeader writes h as "Key\x00value\x00" pairs (neither may contain a

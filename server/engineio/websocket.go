@@ -32,13 +32,7 @@ func (c *heldConn) Write(b []byte) (int, error) {
 }
 
 // SyscallConn gives the socket itself, for inline writes and the Poller.
-func (c *heldConn) SyscallConn() (syscall.RawConn, error) {
-	sc, ok := c.Conn.(syscall.Conn)
-	if !ok {
-		return nil, errors.ErrUnsupported
-	}
-	return sc.SyscallConn()
-}
+func (c *heldConn) SyscallConn() (syscall.RawConn, error) { return syscallConnOf(c.Conn) }
 
 // release writes what was held followed by next, and stops holding. The
 // socket is new and its send buffer empty, so the write does not wait.
@@ -105,18 +99,24 @@ func (s *Session) openWebSocket(conn *websocket.Conn, r *http.Request, hc *heldC
 	w := newWSConn(conn, r, s.srv.cfg.CompressionThreshold > 0)
 	s.answerPings(conn)
 	open := &Packet{Type: Open, Data: s.handshakeBody(false)}
-	if err := hc.release(open.wireFrame()); err != nil {
-		_ = conn.Close()
-		s.close("transport error", err, false)
-		return
-	}
 	s.mu.Lock()
 	s.transport = transportWebSocket
 	s.ws = w
-	if len(s.queue) > 0 {
-		s.wakeLocked()
+	s.writing = true // this goroutine writes first: the 101 and the open packet
+	s.mu.Unlock()
+	err := hc.release(open.wireFrame())
+	s.mu.Lock()
+	s.writing = false
+	if w.closing || len(s.queue) > 0 {
+		// Closed meanwhile, or sent to by OnConnection: the writer ends
+		// the connection or writes the queue.
+		s.startWriterLocked()
 	}
 	s.mu.Unlock()
+	if err != nil {
+		s.close("transport error", err, false)
+		return
+	}
 	s.startHeartbeat()
 	if s.startPolled(w, s.newReader()) {
 		return
