@@ -204,3 +204,32 @@ func TestWriteUntilFull(t *testing.T) {
 		t.Fatalf("the peer read %d, %v", n, err)
 	}
 }
+// TestReadWriteDoNotAllocate: every inline write of the server and every
+// read of the Pollers goes through these; they must not allocate.
+func TestReadWriteDoNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop items")
+	}
+	srv, cli := pair(t)
+	rc, err := srv.(syscall.Conn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	crc, err := cli.(syscall.Conn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, buf := []byte("x"), make([]byte, 16)
+	allocs := testing.AllocsPerRun(100, func() {
+		if n, err := Write(rc, msg); n != 1 || err != nil {
+			t.Fatalf("write %d %v", n, err)
+		}
+		// The byte is on loopback already, or the read says EAGAIN.
+		if _, err := Read(crc, buf); err != nil && err != syscall.EAGAIN {
+			t.Fatalf("read %v", err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per write and read, want 0", allocs)
+	}
+}

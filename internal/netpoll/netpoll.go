@@ -12,6 +12,7 @@ package netpoll
 
 import (
 	"errors"
+	"sync"
 	"syscall"
 )
 
@@ -29,36 +30,60 @@ var ErrUnsupported = errors.New("netpoll: not supported on this platform")
 // Read reads from a socket's RawConn without waiting: n > 0 bytes, or
 // n == 0 with err == nil at EOF, or syscall.EAGAIN when nothing is there.
 func Read(rc syscall.RawConn, b []byte) (int, error) {
-	return now(rc.Read, syscall.Read, b)
+	o := ops.Get().(*op)
+	o.call, o.b = syscall.Read, b
+	err := rc.Read(o.fn)
+	return o.done(err)
 }
 
 // Write writes to a socket's RawConn without waiting: the bytes written
 // (possibly fewer than len(b)), or syscall.EAGAIN when the send buffer has
 // no room at all.
 func Write(rc syscall.RawConn, b []byte) (int, error) {
-	return now(rc.Write, syscall.Write, b)
+	o := ops.Get().(*op)
+	o.call, o.b = syscall.Write, b
+	err := rc.Write(o.fn)
+	return o.done(err)
 }
 
-// now runs one system call on the descriptor, retried on EINTR, inside
-// rc's Read or Write (which keeps the descriptor from being closed and
-// reused meanwhile), and never waits for readiness.
-func now(use func(func(uintptr) bool) error, call func(int, []byte) (int, error), b []byte) (int, error) {
-	var (
-		n    int
-		cerr error
-	)
-	err := use(func(fd uintptr) bool {
-		for {
-			n, cerr = call(int(fd), b)
-			if cerr != syscall.EINTR {
-				return true
-			}
+// op is one system call run inside a RawConn's Read or Write (which keeps
+// the descriptor from being closed and reused meanwhile), retried on
+// EINTR, never waiting for readiness. Ops are pooled with their callback
+// bound: a closure made per call would be allocated on every read and
+// write, since RawConn is an interface.
+type op struct {
+	call func(int, []byte) (int, error)
+	b    []byte
+	n    int
+	err  error
+	fn   func(uintptr) bool
+}
+
+var ops = sync.Pool{New: func() any {
+	o := &op{}
+	o.fn = o.run
+	return o
+}}
+
+func (o *op) run(fd uintptr) bool {
+	for {
+		o.n, o.err = o.call(int(fd), o.b)
+		if o.err != syscall.EINTR {
+			return true
 		}
-	})
-	if err != nil {
-		return 0, err
 	}
-	if cerr != nil {
+}
+
+// done returns the op's result (err is RawConn's own, such as a closed
+// connection) and puts it back in the pool.
+func (o *op) done(err error) (int, error) {
+	n, cerr := o.n, o.err
+	o.call, o.b, o.n, o.err = nil, nil, 0, nil
+	ops.Put(o)
+	switch {
+	case err != nil:
+		return 0, err
+	case cerr != nil:
 		return 0, cerr
 	}
 	return n, nil
