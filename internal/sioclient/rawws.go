@@ -50,7 +50,9 @@ func dialRawWS(ctx context.Context, cfg Config) (*rawWS, []byte, error) {
 	if u.Port() == "" {
 		host = net.JoinHostPort(u.Hostname(), "80")
 	}
-	var d net.Dialer
+	// No TCP keep-alive (four setsockopt calls per connection): the
+	// Engine.IO heartbeat watches the connection.
+	d := net.Dialer{KeepAlive: -1}
 	conn, err := d.DialContext(ctx, "tcp", host)
 	if err != nil {
 		return nil, nil, &Error{Code: CodeHandshake, Message: "dial", Err: err}
