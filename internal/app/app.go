@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -175,7 +176,13 @@ func (a *App) Run(ctx context.Context) error {
 	// Engine.IO peer is found by the heartbeat (pingInterval +
 	// pingTimeout), and an idle HTTP connection by IdleTimeout. That saves
 	// four setsockopt calls per connection.
-	lc := net.ListenConfig{KeepAlive: -1}
+	lc := net.ListenConfig{KeepAlive: -1, Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		if err := c.Control(func(fd uintptr) { serr = deferAccept(fd, 10) }); err != nil {
+			return err
+		}
+		return serr
+	}}
 	ln, err := lc.Listen(context.Background(), "tcp", a.http.Addr)
 	if err != nil {
 		return fmt.Errorf("PORT/HOST: %w", err)
