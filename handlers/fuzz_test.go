@@ -1,8 +1,10 @@
 package handlers
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -70,6 +72,74 @@ func FuzzParseEmitBody(f *testing.F) {
 			if r.event == "" {
 				t.Fatalf("accepted an item without an event: %q", body)
 			}
+		}
+	})
+}
+
+// parseSymbolsReference is parseSymbols as it was written with
+// encoding/json (a map of the object, then the array decoded): the scanner
+// version must read every payload the same way.
+func parseSymbolsReference(raw json.RawMessage, max int) ([]string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil, invalid("payload must be an object { symbols: string[] }")
+	}
+	// A map, not a struct: encoding/json matches struct fields without
+	// regard to case, and JavaScript's payload.symbols does not ("Symbols"
+	// is another key).
+	var p map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, invalid("payload must be an object { symbols: string[] }")
+	}
+	var items []json.RawMessage
+	if s := bytes.TrimSpace(p["symbols"]); len(s) == 0 || s[0] != '[' || json.Unmarshal(s, &items) != nil || len(items) == 0 {
+		return nil, invalid("symbols must be a non-empty array of strings")
+	}
+	if len(items) > max {
+		return nil, invalid("at most %d symbols per request", max)
+	}
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		var s string
+		if len(it) == 0 || it[0] != '"' || json.Unmarshal(it, &s) != nil {
+			return nil, invalid("symbols must be strings")
+		}
+		sym := jsUpper(jsTrim(s))
+		if !validSymbol(sym) {
+			shown := string(it)
+			if len(shown) > 40 {
+				shown = shown[:40]
+			}
+			return nil, invalid("invalid symbol: %s", shown)
+		}
+		dup := false
+		for _, o := range out {
+			if o == sym {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, sym)
+		}
+	}
+	return out, nil
+}
+
+// FuzzParseSymbolsMatchesReference: same symbols, same error text.
+func FuzzParseSymbolsMatchesReference(f *testing.F) {
+	for _, seed := range []string{
+		`{"symbols":["aapl"," msft "]}`, `{"symbols":[]}`, `{"Symbols":["X"]}`, `{"symbols":1,"symbols":["B"]}`,
+		`{"symbol\u0073":["ESC"]}`, `{"symbols":["\u0041"]}`, `{"symbols":["A"],}`, `{"symbols":["A"]} x`,
+		` {"symbols" : [ "A" , "b" ] } `, `{"a":{"symbols":["N"]}}`, `{"symbols":["A",1]}`, "{\"symbols\":[\"\xff\"]}",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, gerr := parseSymbols(raw, DefaultMaxSymbols)
+		want, werr := parseSymbolsReference(raw, DefaultMaxSymbols)
+		if fmt.Sprint(got) != fmt.Sprint(want) || fmt.Sprint(gerr) != fmt.Sprint(werr) {
+			t.Fatalf("%q: %q %v, reference %q %v", raw, got, gerr, want, werr)
 		}
 	})
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
+
+	"github.com/tradedash/realtime/server/socketio"
 )
 
 // DefaultMaxSymbols is the most symbols one watchlist request may carry.
@@ -38,15 +40,15 @@ func parseSymbols(raw json.RawMessage, max int) ([]string, error) {
 	if len(raw) == 0 || raw[0] != '{' {
 		return nil, invalid("payload must be an object { symbols: string[] }")
 	}
-	// A map, not a struct: encoding/json matches struct fields without
-	// regard to case, and JavaScript's payload.symbols does not ("Symbols"
-	// is another key).
-	var p map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &p); err != nil {
+	if !json.Valid(raw) {
 		return nil, invalid("payload must be an object { symbols: string[] }")
 	}
-	var items []json.RawMessage
-	if s := bytes.TrimSpace(p["symbols"]); len(s) == 0 || s[0] != '[' || json.Unmarshal(s, &items) != nil || len(items) == 0 {
+	// socketio.Field reads payload.symbols as JavaScript does: the key is
+	// compared exactly ("Symbols" is another key; encoding/json would
+	// match a struct field without regard to case).
+	field, _ := socketio.Field(raw, "symbols")
+	items, ok := socketio.SplitArray(field)
+	if !ok || len(items) == 0 {
 		return nil, invalid("symbols must be a non-empty array of strings")
 	}
 	if len(items) > max {
@@ -54,8 +56,8 @@ func parseSymbols(raw json.RawMessage, max int) ([]string, error) {
 	}
 	out := make([]string, 0, len(items))
 	for _, it := range items {
-		var s string
-		if len(it) == 0 || it[0] != '"' || json.Unmarshal(it, &s) != nil {
+		s, ok := socketio.UnquoteString(it)
+		if !ok {
 			return nil, invalid("symbols must be strings")
 		}
 		sym := jsUpper(jsTrim(s))

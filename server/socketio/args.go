@@ -21,13 +21,13 @@ var ErrNoEventName = errors.New("socketio: event without a name")
 
 // SplitEvent splits an event packet's data into its name and arguments.
 func SplitEvent(p *Packet) (string, Args, error) {
-	var all []json.RawMessage
-	if err := json.Unmarshal(p.Data, &all); err != nil || len(all) == 0 {
+	all, ok := SplitArray(p.Data)
+	if !ok || len(all) == 0 {
 		return "", Args{}, ErrInvalidPayload
 	}
 	var name string
-	if firstByte(all[0]) == '"' {
-		if err := json.Unmarshal(all[0], &name); err != nil {
+	if all[0][0] == '"' {
+		if name, ok = UnquoteString(all[0]); !ok {
 			return "", Args{}, ErrNoEventName
 		}
 	} else {
@@ -45,7 +45,8 @@ func SplitEvent(p *Packet) (string, Args, error) {
 func SplitAck(p *Packet) (Args, error) {
 	var all []json.RawMessage
 	if len(p.Data) > 0 {
-		if err := json.Unmarshal(p.Data, &all); err != nil {
+		var ok bool
+		if all, ok = SplitArray(p.Data); !ok {
 			return Args{}, ErrInvalidPayload
 		}
 	}

@@ -148,17 +148,17 @@ func payloadValid(t PacketType, data []byte) bool {
 	case ConnectError:
 		return (first == '{' || first == '"') && json.Valid(data)
 	case Event, BinaryEvent:
-		var args []json.RawMessage
-		if first != '[' || json.Unmarshal(data, &args) != nil || len(args) == 0 {
+		if first != '[' || !json.Valid(data) {
 			return false
 		}
-		switch firstByte(args[0]) {
+		name, ok := firstElement(data)
+		if !ok {
+			return false
+		}
+		switch name[0] {
 		case '"':
-			var name string
-			if json.Unmarshal(args[0], &name) != nil {
-				return false
-			}
-			return !IsReservedEvent(name)
+			s, ok := UnquoteString(name)
+			return ok && !IsReservedEvent(s)
 		case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 			return true
 		}
