@@ -95,6 +95,14 @@ type Identity struct {
 // Errors are *Error: ErrMissingCredentials, ErrInvalidSession or
 // ErrAuthenticationFailed (compare with errors.Is).
 func (a *Authenticator) Authenticate(ctx context.Context, auth json.RawMessage, header http.Header) (Identity, error) {
+	return a.AuthenticateWith(ctx, auth, func() http.Header { return header })
+}
+
+// AuthenticateWith is Authenticate with the headers given by a function,
+// called only for the cookie fallback (a handshake without sessionID):
+// building a connection's header map costs more than the rest of a
+// successful check.
+func (a *Authenticator) AuthenticateWith(ctx context.Context, auth json.RawMessage, header func() http.Header) (Identity, error) {
 	var fields map[string]any
 	if len(auth) > 0 {
 		if json.Unmarshal(auth, &fields) != nil {
@@ -106,7 +114,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, auth json.RawMessage, 
 
 	fromCookie := false
 	if !hasSID || sidVal == nil || sidVal == "" {
-		if v, ok := CookieValue(header, a.cookieName); ok {
+		if v, ok := CookieValue(header(), a.cookieName); ok {
 			sidVal, fromCookie = v, true
 		}
 	}

@@ -73,6 +73,25 @@ func TestAuthenticateSemantics(t *testing.T) {
 	}
 }
 
+// TestHeaderReadOnlyForTheCookieFallback: the headers (a map built per
+// connection) are asked for only when the handshake has no sessionID.
+func TestHeaderReadOnlyForTheCookieFallback(t *testing.T) {
+	mem := NewMemoryStore(MemoryConfig{})
+	sid := mem.Create("u1", "Alice", "", time.Hour)
+	a := New(Config{Store: mem, Secrets: []string{"s1"}})
+	reads := 0
+	header := func() http.Header {
+		reads++
+		return http.Header{"Cookie": {"connect.sid=" + url.QueryEscape(Sign(sid, "s1"))}}
+	}
+	if _, err := a.AuthenticateWith(t.Context(), json.RawMessage(`{"sessionID":"`+sid+`","userId":"u1"}`), header); err != nil || reads != 0 {
+		t.Fatalf("with a sessionID: err %v, headers read %d times, want 0", err, reads)
+	}
+	if _, err := a.AuthenticateWith(t.Context(), json.RawMessage(`{"userId":"u1"}`), header); err != nil || reads != 1 {
+		t.Fatalf("cookie fallback: err %v, headers read %d times, want 1", err, reads)
+	}
+}
+
 func TestErrorShape(t *testing.T) {
 	tests := []struct {
 		err      *Error

@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -59,17 +58,12 @@ func decodeSessionPlaintext(data []byte) (*Session, error) {
 	return sessionFromValue(v), nil
 }
 
+// parseJSONValue decodes one JSON value; anything after it but white
+// space is an error.
 func parseJSONValue(data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
 	var v any
-	if err := dec.Decode(&v); err != nil {
+	if err := json.Unmarshal(data, &v); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorruptSession, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data after JSON value", ErrCorruptSession)
-	}
-	if _, err := dec.Token(); err == nil {
-		return nil, fmt.Errorf("%w: trailing data after JSON value", ErrCorruptSession)
 	}
 	return v, nil
 }

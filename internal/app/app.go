@@ -158,7 +158,7 @@ func (a *App) Server() *server.Server { return a.srv }
 // authenticate is the connection middleware: the handshake's session must be
 // a live express-session of the claimed user.
 func (a *App) authenticate(ctx context.Context, s *server.Socket) error {
-	id, err := a.authn.Authenticate(ctx, s.Auth(), s.Header())
+	id, err := a.authn.AuthenticateWith(ctx, s.Auth(), s.Header)
 	if err != nil {
 		return err
 	}
