@@ -204,6 +204,7 @@ func TestWriteUntilFull(t *testing.T) {
 		t.Fatalf("the peer read %d, %v", n, err)
 	}
 }
+
 // TestReadWriteDoNotAllocate: every inline write of the server and every
 // read of the Pollers goes through these; they must not allocate.
 func TestReadWriteDoNotAllocate(t *testing.T) {
