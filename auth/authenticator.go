@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/tradedash/realtime/internal/jsonscan"
 )
 
 // Defaults for Config's zero values.
@@ -103,14 +105,25 @@ func (a *Authenticator) Authenticate(ctx context.Context, auth json.RawMessage, 
 // building a connection's header map costs more than the rest of a
 // successful check.
 func (a *Authenticator) AuthenticateWith(ctx context.Context, auth json.RawMessage, header func() http.Header) (Identity, error) {
-	var fields map[string]any
-	if len(auth) > 0 {
-		if json.Unmarshal(auth, &fields) != nil {
-			fields = nil // not an object: no credentials
+	// auth.sessionID and auth.userId as JavaScript reads them (exact keys,
+	// the last duplicate wins); anything but an object has neither.
+	var sidVal, userID any
+	var rawSID, rawUser json.RawMessage
+	hasSID := false
+	jsonscan.Object(auth, func(k, v []byte) {
+		switch {
+		case jsonscan.KeyIs(k, "sessionID"):
+			rawSID, hasSID = v, true
+		case jsonscan.KeyIs(k, "userId"):
+			rawUser = v
 		}
+	})
+	if hasSID {
+		sidVal = decodeValue(rawSID)
 	}
-	sidVal, hasSID := fields["sessionID"]
-	userID := fields["userId"]
+	if rawUser != nil {
+		userID = decodeValue(rawUser)
+	}
 
 	fromCookie := false
 	if !hasSID || sidVal == nil || sidVal == "" {

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"net/http"
+	"reflect"
 	"testing"
 	"time"
 
@@ -86,6 +87,33 @@ func FuzzDecodeMongoDocument(f *testing.F) {
 			if err == nil && s == nil {
 				t.Fatal("nil session without error")
 			}
+		}
+	})
+}
+
+// FuzzDecodeSessionJSONMatchesMap: the scanning reader of a session
+// document finds what a decoded map of it holds (same user, name, role;
+// refuses the same documents).
+func FuzzDecodeSessionJSONMatchesMap(f *testing.F) {
+	for _, s := range []string{
+		`{"cookie":{"originalMaxAge":60000},"passport":{"user":123},"userName":"Alice"}`,
+		`{"passport":{"user":"u1"},"passport":{"user":"u2"}}`, `{"Passport":{"user":"x"}}`, `{"passport":null}`,
+		`{"passport":{"user":null}}`, `{"passport":{"user":{"id":1}}}`, `{"passport":"u1"}`, `{"userName":0,"userRole":true}`,
+		`{"user\u004eame":"esc","userRole":"a\"b"}`, `null`, `5`, `"x"`, `[]`, `{`, `{"a":1}}`, `{"passport":{"user":"\ud800"}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, gerr := decodeSessionJSON(data)
+		v, werr := parseJSONValue(data)
+		if (gerr == nil) != (werr == nil) {
+			t.Fatalf("%q: error %v, map reading %v", data, gerr, werr)
+		}
+		if werr != nil {
+			return
+		}
+		if want := sessionFromValue(v); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: %#v, map reading %#v", data, got, want)
 		}
 	})
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/tradedash/realtime/internal/jsonscan"
 )
 
 // Session is what the authenticator needs from an express-session record.
@@ -30,11 +32,47 @@ const maxJSONUnwrap = 3
 // object (null, 5, "x") is a session without a user, as in JavaScript where
 // session.passport is then undefined; invalid JSON is ErrCorruptSession.
 func decodeSessionJSON(data []byte) (*Session, error) {
-	v, err := parseJSONValue(data)
-	if err != nil {
-		return nil, err
+	s := &Session{}
+	var passport, name, role json.RawMessage
+	isObject := jsonscan.Object(data, func(k, v []byte) {
+		switch {
+		case jsonscan.KeyIs(k, "passport"):
+			passport = v
+		case jsonscan.KeyIs(k, "userName"):
+			name = v
+		case jsonscan.KeyIs(k, "userRole"):
+			role = v
+		}
+	})
+	if !isObject {
+		// Valid JSON that is not an object, or invalid JSON (its error).
+		v, err := parseJSONValue(data)
+		if err != nil {
+			return nil, err
+		}
+		return sessionFromValue(v), nil
 	}
-	return sessionFromValue(v), nil
+	if user, ok := jsonscan.Field(passport, "user"); ok {
+		s.User = decodeValue(user)
+	}
+	if name != nil {
+		s.UserName = truthyString(decodeValue(name))
+	}
+	if role != nil {
+		s.UserRole = truthyString(decodeValue(role))
+	}
+	return s, nil
+}
+
+// decodeValue decodes one valid JSON value as encoding/json does into an
+// interface (strings, float64, bool, nil, maps, slices).
+func decodeValue(raw json.RawMessage) any {
+	if s, ok := jsonscan.Unquote(raw); ok {
+		return s
+	}
+	var v any
+	_ = json.Unmarshal(raw, &v)
+	return v
 }
 
 // decodeSessionPlaintext parses the plaintext of a connect-mongo encrypted

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 
-	"github.com/tradedash/realtime/server/socketio"
+	"github.com/tradedash/realtime/internal/jsonscan"
 )
 
 // DefaultMaxSymbols is the most symbols one watchlist request may carry.
@@ -43,11 +43,11 @@ func parseSymbols(raw json.RawMessage, max int) ([]string, error) {
 	if !json.Valid(raw) {
 		return nil, invalid("payload must be an object { symbols: string[] }")
 	}
-	// socketio.Field reads payload.symbols as JavaScript does: the key is
+	// jsonscan.Field reads payload.symbols as JavaScript does: the key is
 	// compared exactly ("Symbols" is another key; encoding/json would
 	// match a struct field without regard to case).
-	field, _ := socketio.Field(raw, "symbols")
-	items, ok := socketio.SplitArray(field)
+	field, _ := jsonscan.Field(raw, "symbols")
+	items, ok := jsonscan.SplitArray(field)
 	if !ok || len(items) == 0 {
 		return nil, invalid("symbols must be a non-empty array of strings")
 	}
@@ -56,7 +56,7 @@ func parseSymbols(raw json.RawMessage, max int) ([]string, error) {
 	}
 	out := make([]string, 0, len(items))
 	for _, it := range items {
-		s, ok := socketio.UnquoteString(it)
+		s, ok := jsonscan.Unquote(it)
 		if !ok {
 			return nil, invalid("symbols must be strings")
 		}

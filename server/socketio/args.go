@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/tradedash/realtime/internal/jsonscan"
 )
 
 // Args are the arguments of a received event or ack. An event's name is
@@ -21,13 +23,13 @@ var ErrNoEventName = errors.New("socketio: event without a name")
 
 // SplitEvent splits an event packet's data into its name and arguments.
 func SplitEvent(p *Packet) (string, Args, error) {
-	all, ok := SplitArray(p.Data)
+	all, ok := jsonscan.SplitArray(p.Data)
 	if !ok || len(all) == 0 {
 		return "", Args{}, ErrInvalidPayload
 	}
 	var name string
 	if all[0][0] == '"' {
-		if name, ok = UnquoteString(all[0]); !ok {
+		if name, ok = jsonscan.Unquote(all[0]); !ok {
 			return "", Args{}, ErrNoEventName
 		}
 	} else {
@@ -46,7 +48,7 @@ func SplitAck(p *Packet) (Args, error) {
 	var all []json.RawMessage
 	if len(p.Data) > 0 {
 		var ok bool
-		if all, ok = SplitArray(p.Data); !ok {
+		if all, ok = jsonscan.SplitArray(p.Data); !ok {
 			return Args{}, ErrInvalidPayload
 		}
 	}

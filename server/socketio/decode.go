@@ -3,6 +3,8 @@ package socketio
 import (
 	"bytes"
 	"encoding/json"
+
+	"github.com/tradedash/realtime/internal/jsonscan"
 )
 
 // reservedEvents are the event names a client may not send.
@@ -151,13 +153,13 @@ func payloadValid(t PacketType, data []byte) bool {
 		if first != '[' || !json.Valid(data) {
 			return false
 		}
-		name, ok := firstElement(data)
+		name, ok := jsonscan.First(data)
 		if !ok {
 			return false
 		}
 		switch name[0] {
 		case '"':
-			s, ok := UnquoteString(name)
+			s, ok := jsonscan.Unquote(name)
 			return ok && !IsReservedEvent(s)
 		case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 			return true

@@ -1,4 +1,13 @@
-package socketio
+// Package jsonscan finds the parts of valid JSON without decoding it.
+//
+// The event path splits every packet's JSON array into its arguments, and
+// handlers and the authenticator read a field or two of an object.
+// encoding/json does both by decoding: a copy of every element,
+// reflection, maps. These functions check the input with json.Valid (which
+// allocates nothing) and then only find where values start and end; the
+// values returned share the input's bytes (each with its capacity cut at
+// its end, so that appending to one cannot overwrite the next).
+package jsonscan
 
 import (
 	"bytes"
@@ -6,24 +15,13 @@ import (
 	"unicode/utf8"
 )
 
-// The event path splits every packet's JSON array into its arguments, and
-// handlers read a field or two of an argument. encoding/json does both by
-// decoding: a copy of every element, reflection, maps. These helpers take
-// already valid JSON (json.Valid, which allocates nothing) and only find
-// where values start and end; the values returned share the input's bytes.
-
-// SplitArray returns the elements of the JSON array data, sharing its
-// bytes (each with its capacity cut at its end). It fails when data is not
-// valid JSON or not an array.
+// SplitArray returns the elements of the JSON array data. It fails when
+// data is not valid JSON or not an array.
 func SplitArray(data []byte) ([]json.RawMessage, bool) {
 	if !json.Valid(data) {
 		return nil, false
 	}
-	return splitValidArray(data)
-}
-
-// splitValidArray is SplitArray for data known to be valid JSON.
-func splitValidArray(b []byte) ([]json.RawMessage, bool) {
+	b := data
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '[' {
 		return nil, false
@@ -44,9 +42,13 @@ func splitValidArray(b []byte) ([]json.RawMessage, bool) {
 	}
 }
 
-// firstElement returns the first element of a valid JSON array.
-func firstElement(b []byte) (json.RawMessage, bool) {
+// First returns the first element of data, a JSON array known to be valid
+// (false for an empty array or anything else).
+func First(b []byte) (json.RawMessage, bool) {
 	i := skipSpace(b, 0)
+	if i < len(b) && b[i] == '[' && skipSpace(b, i+1) == len(b) {
+		return nil, false
+	}
 	if i >= len(b) || b[i] != '[' {
 		return nil, false
 	}
@@ -63,54 +65,75 @@ func firstElement(b []byte) (json.RawMessage, bool) {
 // decoded), the last of duplicate keys wins. It reports false when data
 // is not valid JSON, not an object, or has no such key.
 func Field(data []byte, key string) (json.RawMessage, bool) {
+	var found json.RawMessage
+	ok := false
+	Object(data, func(k, v []byte) {
+		if KeyIs(k, key) {
+			found, ok = json.RawMessage(v), true
+		}
+	})
+	return found, ok
+}
+
+// Object calls fn with each member of the JSON object data, in order: the
+// key as its string literal (compare it with KeyIs) and the value. It
+// reports false, without calling fn, when data is not valid JSON or not an
+// object.
+func Object(data []byte, fn func(key, value []byte)) bool {
 	if !json.Valid(data) {
-		return nil, false
+		return false
 	}
 	b := data
 	i := skipSpace(b, 0)
 	if b[i] != '{' {
-		return nil, false
+		return false
 	}
 	i = skipSpace(b, i+1)
-	var found json.RawMessage
-	ok := false
 	for b[i] != '}' {
 		j := skipString(b, i)
-		k := b[i:j]
+		k := b[i:j:j]
 		i = skipSpace(b, j)
 		i = skipSpace(b, i+1) // the colon
 		j = skipValue(b, i)
-		if keyEquals(k, key) {
-			found, ok = json.RawMessage(b[i:j:j]), true
-		}
+		fn(k, b[i:j:j])
 		i = skipSpace(b, j)
 		if b[i] == ',' {
 			i = skipSpace(b, i+1)
 		}
 	}
-	return found, ok
+	return true
 }
 
-// keyEquals compares a JSON string literal with key.
-func keyEquals(lit []byte, key string) bool {
-	if s, ok := UnquoteString(lit); ok {
-		return s == key
+// KeyIs reports whether the JSON string literal lit decodes to key. A
+// plain literal (no escape, valid UTF-8) is compared without decoding.
+func KeyIs(lit []byte, key string) bool {
+	if inner, ok := plain(lit); ok {
+		return string(inner) == key
 	}
-	return false
+	s, ok := Unquote(lit)
+	return ok && s == key
 }
 
-// UnquoteString decodes a JSON string literal as encoding/json does
-// (invalid UTF-8 becomes U+FFFD); ok is false when lit is not a string.
-// A literal without escapes and with valid UTF-8 is converted directly.
-func UnquoteString(lit []byte) (s string, ok bool) {
+// plain returns the inside of a string literal that decodes to itself.
+func plain(lit []byte) ([]byte, bool) {
 	if len(lit) < 2 || lit[0] != '"' || lit[len(lit)-1] != '"' {
-		return "", false
+		return nil, false
 	}
 	inner := lit[1 : len(lit)-1]
-	if bytes.IndexByte(inner, '\\') < 0 && bytes.IndexByte(inner, '"') < 0 && !hasControl(inner) && utf8.Valid(inner) {
+	if bytes.IndexByte(inner, '\\') >= 0 || bytes.IndexByte(inner, '"') >= 0 || hasControl(inner) || !utf8.Valid(inner) {
+		return nil, false
+	}
+	return inner, true
+}
+
+// Unquote decodes a JSON string literal as encoding/json does
+// (invalid UTF-8 becomes U+FFFD); ok is false when lit is not a string.
+// A literal without escapes and with valid UTF-8 is converted directly.
+func Unquote(lit []byte) (s string, ok bool) {
+	if inner, ok := plain(lit); ok {
 		return string(inner), true
 	}
-	if json.Unmarshal(lit, &s) != nil {
+	if len(lit) < 2 || lit[0] != '"' || lit[len(lit)-1] != '"' || json.Unmarshal(lit, &s) != nil {
 		return "", false
 	}
 	return s, true

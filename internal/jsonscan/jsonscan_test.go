@@ -1,8 +1,7 @@
-package socketio
+package jsonscan
 
 import (
 	"encoding/json"
-	"reflect"
 	"testing"
 )
 
@@ -66,8 +65,8 @@ func FuzzField(f *testing.F) {
 	})
 }
 
-// FuzzUnquoteString: UnquoteString decodes as encoding/json does.
-func FuzzUnquoteString(f *testing.F) {
+// FuzzUnquote: Unquote decodes as encoding/json does.
+func FuzzUnquote(f *testing.F) {
 	for _, s := range scanSeeds {
 		f.Add([]byte(s))
 	}
@@ -75,51 +74,33 @@ func FuzzUnquoteString(f *testing.F) {
 		var want string
 		werr := json.Unmarshal(lit, &want)
 		wantOK := werr == nil && firstByte(lit) == '"' && lit[0] == '"' && lit[len(lit)-1] == '"'
-		got, ok := UnquoteString(lit)
+		got, ok := Unquote(lit)
 		if ok != wantOK || got != want && wantOK {
 			t.Fatalf("%q: %q %v, want %q %v", lit, got, ok, want, wantOK)
 		}
 	})
 }
 
-// TestSplitEventUnchanged: event names and arguments as before the
-// scanner (encoding/json's reading), including escaped and numeric names.
-func TestSplitEventUnchanged(t *testing.T) {
-	for _, tc := range []struct {
-		data string
-		name string
-		args []string
-	}{
-		{`["a",1,{"b":"]"}]`, "a", []string{`1`, `{"b":"]"}`}},
-		{`["\u0061b"]`, "ab", []string{}},
-		{`[12,"x"]`, "12", []string{`"x"`}},
-		{` [ "sp" , [ ] ] `, "sp", []string{`[ ]`}},
-	} {
-		name, args, err := SplitEvent(&Packet{Data: []byte(tc.data)})
-		if err != nil || name != tc.name {
-			t.Fatalf("%s: %q %v", tc.data, name, err)
-		}
-		got := make([]string, len(args.Raw))
-		for i, r := range args.Raw {
-			got[i] = string(r)
-		}
-		if !reflect.DeepEqual(got, tc.args) {
-			t.Fatalf("%s: args %q, want %q", tc.data, got, tc.args)
-		}
+
+func firstByte(b []byte) byte {
+	if i := skipSpace(b, 0); i < len(b) {
+		return b[i]
 	}
-	for _, bad := range []string{`[]`, `{}`, `null`, `[`, `[true]`} {
-		if _, _, err := SplitEvent(&Packet{Data: []byte(bad)}); err == nil {
-			t.Fatalf("%s: accepted", bad)
-		}
-	}
+	return 0
 }
 
-func BenchmarkSplitEvent(b *testing.B) {
-	p := &Packet{Data: []byte(`["subscribe:watchlist",{"symbols":["AAPL","MSFT","GOOG"]}]`)}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, _, err := SplitEvent(p); err != nil {
-			b.Fatal(err)
-		}
+// FuzzKeyIs: KeyIs agrees with decoding the literal.
+func FuzzKeyIs(f *testing.F) {
+	for _, s := range scanSeeds {
+		f.Add([]byte(s), "symbols")
 	}
+	f.Add([]byte("\"\xff\""), "\ufffd")
+	f.Add([]byte(`"\u0041"`), "A")
+	f.Fuzz(func(t *testing.T, lit []byte, key string) {
+		var s string
+		want := json.Unmarshal(lit, &s) == nil && len(lit) >= 2 && lit[0] == '"' && lit[len(lit)-1] == '"' && s == key
+		if got := KeyIs(lit, key); got != want {
+			t.Fatalf("KeyIs(%q, %q) = %v, want %v", lit, key, got, want)
+		}
+	})
 }
