@@ -3,6 +3,7 @@ package engineio
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha1"
 	"encoding/base64"
 	"errors"
 	"net"
@@ -223,30 +224,111 @@ func (s *Server) serveFast(c net.Conn, head []byte, path string) bool {
 		// net/http's fixPragmaCacheControl: handlers see the same header.
 		r.header.WriteString("Cache-Control\x00no-cache\x00")
 	}
-	req := &http.Request{Method: http.MethodGet, Header: http.Header{
-		"Connection":            {r.connection},
-		"Upgrade":               {r.upgrade},
-		"Sec-Websocket-Version": {r.version},
-		"Sec-Websocket-Key":     {r.key},
-	}}
-	if r.extensions != "" {
-		req.Header["Sec-Websocket-Extensions"] = []string{r.extensions}
-	}
 	ss := newSessionFrom(s, generateID(), r.header.String(), r.rawQuery, c.RemoteAddr().String(), false)
-	fw := &fastWriter{c: c}
-	conn, err := s.upgrader.Upgrade(fw, req, nil)
-	if err != nil || fw.hc == nil {
-		// Not reached: the request passed gorilla's checks above.
+	compress := s.upgrader.EnableCompression && deflateOffered(r.extensions)
+	if !s.register(ss) {
 		_ = c.Close()
 		return true
 	}
-	if !s.register(ss) {
-		fw.hc.release(nil)
-		_ = conn.Close()
-		return true
-	}
-	ss.openWebSocket(conn, req, fw.hc)
+	// gorilla's Conn is made only if the session ever needs it (a frame to
+	// deflate): most never do, and it would be a kilobyte per connection.
+	ss.openWebSocket(newLazyWSConn(c, compress), upgradeAnswer(r.key, compress))
 	return true
+}
+
+// upgradeAnswer is the 101 answer, byte for byte as gorilla's upgrader
+// writes it for the same request.
+func upgradeAnswer(key string, compress bool) []byte {
+	h := sha1.New()
+	h.Write([]byte(key))
+	h.Write([]byte("258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	var sum [sha1.Size]byte
+	b := make([]byte, 0, 256)
+	b = append(b, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
+	b = base64.StdEncoding.AppendEncode(b, h.Sum(sum[:0]))
+	b = append(b, "\r\n"...)
+	if compress {
+		b = append(b, "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n"...)
+	}
+	return append(b, "\r\n"...)
+}
+
+// deflateOffered reports whether gorilla's upgrader finds a
+// permessage-deflate offer in the Sec-WebSocket-Extensions value v: the
+// same reading of the extension list (RFC 6455 9.1), including where it
+// gives up on a malformed one (a fuzz test holds it to gorilla's).
+func deflateOffered(v string) bool {
+	for {
+		var name string
+		name, v = nextToken(skipOWS(v))
+		if name == "" {
+			return false
+		}
+		for {
+			v = skipOWS(v)
+			if !strings.HasPrefix(v, ";") {
+				break
+			}
+			var param string
+			param, v = nextToken(skipOWS(v[1:]))
+			if param == "" {
+				return false
+			}
+			v = skipOWS(v)
+			if strings.HasPrefix(v, "=") {
+				v = skipOWS(skipTokenOrQuoted(skipOWS(v[1:])))
+			}
+			if v != "" && v[0] != ',' && v[0] != ';' {
+				return false
+			}
+		}
+		if v != "" && v[0] != ',' {
+			return false
+		}
+		if name == "permessage-deflate" {
+			return true
+		}
+		if v == "" {
+			return false
+		}
+		v = v[1:]
+	}
+}
+
+func skipOWS(s string) string { return strings.TrimLeft(s, " \t") }
+
+// nextToken splits s after its leading token characters.
+func nextToken(s string) (string, string) {
+	i := 0
+	for i < len(s) && isTokenChar(s[i]) {
+		i++
+	}
+	return s[:i], s[i:]
+}
+
+// skipTokenOrQuoted returns what follows a token or a quoted string at the
+// start of s ("" for a quoted string that does not end).
+func skipTokenOrQuoted(s string) string {
+	if !strings.HasPrefix(s, `"`) {
+		_, rest := nextToken(s)
+		return rest
+	}
+	escaped := false
+	for i := 1; i < len(s); i++ {
+		switch {
+		case escaped:
+			escaped = false
+		case s[i] == '\\':
+			escaped = true
+		case s[i] == '"':
+			return s[i+1:]
+		}
+	}
+	return ""
+}
+
+func isTokenChar(c byte) bool {
+	return c > ' ' && c < 0x7f && strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) < 0
 }
 
 // parse reads the request line and header lines of head. It accepts only
@@ -344,7 +426,7 @@ func isToken(b []byte) bool {
 		return false
 	}
 	for _, c := range b {
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+		if !isTokenChar(c) {
 			return false
 		}
 	}
@@ -385,38 +467,51 @@ func printable(b []byte) bool {
 	return true
 }
 
-// tokenListHas reports whether the comma-separated list v holds token,
-// case-insensitively (as gorilla's check does).
+// tokenListHas reports whether the comma-separated token list v holds
+// token (ASCII case-insensitively), read as gorilla's upgrader reads it:
+// up to the first malformed element.
 func tokenListHas(v, token string) bool {
-	for part := range strings.SplitSeq(v, ",") {
-		if strings.EqualFold(strings.Trim(part, " \t"), token) {
+	for {
+		var t string
+		t, v = nextToken(skipOWS(v))
+		if t == "" {
+			return false
+		}
+		v = skipOWS(v)
+		if v != "" && v[0] != ',' {
+			return false
+		}
+		if strings.EqualFold(t, token) {
 			return true
 		}
+		if v == "" {
+			return false
+		}
+		v = v[1:]
 	}
-	return false
 }
 
-// fastWriter is the http.ResponseWriter gorilla's upgrader gets for a
-// request read by serveFast: it only hijacks (the request passed every
-// check that would make gorilla answer otherwise).
-type fastWriter struct {
-	c  net.Conn
+// gorillaWriter is the http.ResponseWriter with which a session's gorilla
+// Conn is made after the fact (see wsConn.gorilla): it hijacks to hc,
+// which holds the 101 gorilla writes (already answered) to be dropped.
+type gorillaWriter struct {
 	h  http.Header
 	hc *heldConn
 }
 
-func (w *fastWriter) Header() http.Header {
+func (w *gorillaWriter) Header() http.Header {
 	if w.h == nil {
 		w.h = http.Header{}
 	}
 	return w.h
 }
 
-func (w *fastWriter) Write(b []byte) (int, error) { return 0, errors.New("engineio: no response here") }
+func (w *gorillaWriter) Write([]byte) (int, error) {
+	return 0, errors.New("engineio: no response here")
+}
 
-func (w *fastWriter) WriteHeader(int) {}
+func (w *gorillaWriter) WriteHeader(int) {}
 
-func (w *fastWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	w.hc = &heldConn{Conn: w.c, holding: true}
-	return w.hc, bufio.NewReadWriter(bufio.NewReaderSize(w.c, 16), bufio.NewWriterSize(w.hc, 16)), nil
+func (w *gorillaWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return w.hc, bufio.NewReadWriter(bufio.NewReaderSize(w.hc.Conn, 16), bufio.NewWriterSize(w.hc, 16)), nil
 }

@@ -1,7 +1,10 @@
 package engineio
 
 import (
+	"bufio"
 	"bytes"
+	"compress/flate"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -262,5 +265,170 @@ func TestListenerClose(t *testing.T) {
 	_ = c.SetReadDeadline(time.Now().Add(waitTimeout))
 	if n, err := c.Read(make([]byte, 1)); err == nil {
 		t.Fatalf("read %d bytes after close, want the connection closed", n)
+	}
+}
+
+// FuzzUpgradeAnswerMatchesGorilla: the fast path accepts the Connection
+// and Upgrade values gorilla's upgrader accepts, negotiates
+// permessage-deflate as it does, and writes the same 101 answer.
+func FuzzUpgradeAnswerMatchesGorilla(f *testing.F) {
+	for _, s := range [][3]string{
+		{"Upgrade", "websocket", ""},
+		{"keep-alive, Upgrade", "WebSocket", "permessage-deflate; client_max_window_bits"},
+		{"upgrade", "websocket", "x-webkit-deflate-frame, permessage-deflate"},
+		{"foo/bar, upgrade", "websocket", `permessage-deflate; a="b\"c", x`},
+		{"Upgrade,", "websocket, h2c", "foo; =1, permessage-deflate"},
+		{"Upgrade", "websocket/13", `a; b="unterminated, permessage-deflate`},
+		{" Upgrade ", " websocket ", "permessage-deflate;"},
+		{"Upgrade", "websocket", "permessage-deflate ; server_no_context_takeover ;client_no_context_takeover"},
+	} {
+		f.Add(s[0], s[1], s[2])
+	}
+	srv := NewServer(Config{OnConnection: func(*Session) {}})
+	f.Fuzz(func(t *testing.T, connection, upgrade, extensions string) {
+		req := &http.Request{Method: http.MethodGet, Header: http.Header{
+			"Connection": {connection}, "Upgrade": {upgrade},
+			"Sec-Websocket-Version": {"13"}, "Sec-Websocket-Key": {lazyKey},
+		}}
+		if extensions != "" {
+			req.Header["Sec-Websocket-Extensions"] = []string{extensions}
+		}
+		a, b := net.Pipe()
+		defer a.Close()
+		defer b.Close()
+		hc := &heldConn{Conn: a, holding: true}
+		_, err := srv.upgrader.Upgrade(&gorillaWriter{hc: hc}, req, nil)
+		accepted := tokenListHas(upgrade, "websocket") && tokenListHas(connection, "upgrade")
+		if (err == nil) != accepted {
+			t.Fatalf("Connection %q, Upgrade %q: gorilla err %v, fast path accepts %v", connection, upgrade, err, accepted)
+		}
+		if !accepted {
+			return
+		}
+		if got := upgradeAnswer(lazyKey, deflateOffered(extensions)); string(got) != string(hc.held) {
+			t.Fatalf("extensions %q: fast path answers\n%q\ngorilla\n%q", extensions, got, hc.held)
+		}
+	})
+}
+
+// TestLazyGorillaDeflates: a session handshaken by Listener that accepted
+// permessage-deflate has no gorilla Conn while it writes small frames (and
+// heartbeats); a large message is deflated by the Conn made for it, and
+// the frames around it arrive in order.
+func TestLazyGorillaDeflates(t *testing.T) {
+	fast := startTwin(t, true)
+	c, err := net.Dial("tcp", fast.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, upgradeHead("EIO=4&transport=websocket", "Sec-WebSocket-Extensions: permessage-deflate\r\n"))
+	first := rawRead(t, c)
+	if !bytes.Contains(first, []byte("Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n")) {
+		t.Fatalf("101 without the extension: %q", first)
+	}
+	var ss *Session
+	select {
+	case ss = <-fast.sessions:
+	case <-time.After(waitTimeout):
+		t.Fatal("no session")
+	}
+	hasGorilla := func() bool {
+		ss.mu.Lock()
+		w := ss.ws
+		ss.mu.Unlock()
+		w.gmu.Lock()
+		defer w.gmu.Unlock()
+		return w.conn != nil
+	}
+	big := strings.Repeat("quote:update ", 400) // 5,200 bytes, over the 1,024 threshold
+	for _, m := range []string{"small", big, "after"} {
+		if err := ss.Send(NewMessage([]byte(m), false)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	br := bufio.NewReader(c)
+	_ = c.SetReadDeadline(time.Now().Add(waitTimeout))
+	readFrame := func() (byte, []byte) {
+		h := make([]byte, 2)
+		if _, err := io.ReadFull(br, h); err != nil {
+			t.Fatal(err)
+		}
+		n := int(h[1] & 0x7f)
+		switch n {
+		case 126:
+			var ext [2]byte
+			io.ReadFull(br, ext[:])
+			n = int(ext[0])<<8 | int(ext[1])
+		case 127:
+			t.Fatal("unexpected 64-bit length")
+		}
+		p := make([]byte, n)
+		if _, err := io.ReadFull(br, p); err != nil {
+			t.Fatal(err)
+		}
+		return h[0], p
+	}
+	if h, p := readFrame(); h != 0x81 || string(p) != "4small" {
+		t.Fatalf("first frame %#x %q", h, p)
+	}
+	h, p := readFrame()
+	if h != 0xc1 {
+		t.Fatalf("large frame header %#x, want 0xc1 (FIN, RSV1: deflated, text)", h)
+	}
+	inflated, err := io.ReadAll(flate.NewReader(io.MultiReader(bytes.NewReader(p), bytes.NewReader([]byte{0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff}))))
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("inflate: %v", err)
+	}
+	if string(inflated) != "4"+big {
+		t.Fatalf("inflated %d bytes, want the message", len(inflated))
+	}
+	if h, p := readFrame(); h != 0x81 || string(p) != "4after" {
+		t.Fatalf("third frame %#x %q", h, p)
+	}
+	if !hasGorilla() {
+		t.Fatal("the deflated frame was written without gorilla's Conn")
+	}
+}
+
+// TestNoGorillaForPlainFrames: without a frame to deflate, a Listener
+// session never makes a gorilla Conn (a kilobyte per connection), through
+// inline writes, the writer (heartbeats) and the close.
+func TestNoGorillaForPlainFrames(t *testing.T) {
+	fast := startTwin(t, true)
+	c, err := net.Dial("tcp", fast.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, upgradeHead("EIO=4&transport=websocket", "Sec-WebSocket-Extensions: permessage-deflate\r\n"))
+	rawRead(t, c)
+	var ss *Session
+	select {
+	case ss = <-fast.sessions:
+	case <-time.After(waitTimeout):
+		t.Fatal("no session")
+	}
+	ss.mu.Lock()
+	w := ss.ws
+	// A frame queued while a writer is marked busy goes to the writer
+	// goroutine when released (as a heartbeat does).
+	ss.writing = true
+	ss.queue = append(ss.queue, NewMessage([]byte("queued"), false))
+	ss.writing = false
+	ss.startWriterLocked()
+	ss.mu.Unlock()
+	if got := splitFrames(t, rawRead(t, c)); strings.Join(got, ",") != "4queued" {
+		t.Fatalf("got %q", got)
+	}
+	ss.Close()
+	got, _ := io.ReadAll(c)
+	if string(got) != "\x88\x02\x03\xe8" {
+		t.Fatalf("after Close: %q, want a close frame with status 1000", got)
+	}
+	w.gmu.Lock()
+	defer w.gmu.Unlock()
+	if w.conn != nil {
+		t.Fatal("a gorilla Conn was made")
 	}
 }

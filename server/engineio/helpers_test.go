@@ -77,6 +77,18 @@ type testEngine struct {
 
 func startEngine(t *testing.T, cfg Config, echo bool) *testEngine {
 	t.Helper()
+	return startEngineWith(t, cfg, echo, false)
+}
+
+// startFastEngine is startEngine behind Listener (new WebSocket sessions
+// handshaken without net/http).
+func startFastEngine(t *testing.T, cfg Config, echo bool) *testEngine {
+	t.Helper()
+	return startEngineWith(t, cfg, echo, true)
+}
+
+func startEngineWith(t *testing.T, cfg Config, echo, fast bool) *testEngine {
+	t.Helper()
 	e := &testEngine{sessions: make(chan *testSession, 64)}
 	cfg.OnConnection = func(s *Session) {
 		h := &testSession{s: s, echo: echo, msgs: make(chan inMsg, 1024), closed: make(chan closeInfo, 1)}
@@ -86,7 +98,11 @@ func startEngine(t *testing.T, cfg Config, echo bool) *testEngine {
 	e.srv = NewServer(cfg)
 	mux := http.NewServeMux()
 	mux.Handle("/engine.io/", e.srv)
-	e.ts = httptest.NewServer(mux)
+	e.ts = httptest.NewUnstartedServer(mux)
+	if fast {
+		e.ts.Listener = e.srv.Listener(e.ts.Listener, "/engine.io/", waitTimeout)
+	}
+	e.ts.Start()
 	e.url = e.ts.URL + "/engine.io/"
 	tr := &http.Transport{MaxIdleConnsPerHost: 16}
 	e.client = &http.Client{Transport: tr, Timeout: 10 * time.Second}

@@ -244,11 +244,16 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, q url.Values,
 			return // the upgrader answered
 		}
 		if !s.register(ss) {
-			hw.conn.release(nil)
+			_ = hw.conn.release(nil)
 			_ = conn.Close()
 			return
 		}
-		ss.openWebSocket(conn, r, hw.conn)
+		answer := hw.conn.held
+		hw.conn.held, hw.conn.holding = nil, false
+		conn.SetReadLimit(int64(s.cfg.MaxPayload))
+		w := newWSConn(conn, r, s.cfg.CompressionThreshold > 0)
+		ss.answerPings(conn)
+		ss.openWebSocket(w, answer)
 		return
 	}
 	if !s.register(ss) {

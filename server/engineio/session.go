@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -558,7 +559,9 @@ func (s *Session) dispatch() {
 // wsConn is the WebSocket transport of a session. Its fields other than
 // conn are guarded by the session's mu.
 type wsConn struct {
-	conn     *websocket.Conn
+	gmu      sync.Mutex               // guards conn's making (see gorilla)
+	conn     *websocket.Conn          // gorilla's; nil until needed for a fast-path session
+	nc       net.Conn                 // the connection
 	rd       atomic.Pointer[wsReader] // set when a Poller reads the input
 	final    []byte                   // a close frame to write last when not flushing
 	raw      syscall.RawConn          // for inline writes; nil when unavailable
@@ -574,5 +577,5 @@ func (w *wsConn) closeConn() {
 	if r := w.rd.Load(); r != nil {
 		r.detach()
 	}
-	_ = w.conn.Close()
+	_ = w.nc.Close()
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -67,18 +66,74 @@ func (w *holdingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 func newWSConn(conn *websocket.Conn, r *http.Request, compression bool) *wsConn {
-	w := &wsConn{conn: conn}
-	if sc, ok := conn.NetConn().(syscall.Conn); ok {
+	w := &wsConn{conn: conn, nc: conn.NetConn()}
+	if sc, ok := w.nc.(syscall.Conn); ok {
 		w.raw, _ = sc.SyscallConn()
 	}
-	// gorilla accepts permessage-deflate whenever the client offers it and
-	// compression is on.
-	w.deflate = compression && strings.Contains(r.Header.Get("Sec-WebSocket-Extensions"), "permessage-deflate")
-	// Control frames from the client are answered through the session's
-	// own write path, never concurrently with it (frames are also written
-	// inline, outside gorilla's writer).
-	conn.SetCloseHandler(func(int, string) error { return nil })
+	// As gorilla's upgrader negotiated: permessage-deflate when it is on
+	// and the client offered it.
+	if compression {
+		for _, v := range r.Header.Values("Sec-WebSocket-Extensions") {
+			w.deflate = w.deflate || deflateOffered(v)
+		}
+	}
+	quietClose(conn)
 	return w
+}
+
+// newLazyWSConn is the transport of a session handshaken without gorilla
+// (fastws.go): its gorilla Conn is made when first needed. compress: the
+// 101 answer accepted permessage-deflate.
+func newLazyWSConn(c net.Conn, compress bool) *wsConn {
+	w := &wsConn{nc: c, deflate: compress}
+	if sc, ok := c.(syscall.Conn); ok {
+		w.raw, _ = sc.SyscallConn()
+	}
+	return w
+}
+
+// quietClose: control frames from the client are answered through the
+// session's own write path, never concurrently with it (frames are also
+// written inline, outside gorilla's writer).
+func quietClose(conn *websocket.Conn) {
+	conn.SetCloseHandler(func(int, string) error { return nil })
+}
+
+// lazyKey is the Sec-WebSocket-Key of the handshake replayed to gorilla
+// when a session's Conn is made after the fact; the answer is dropped.
+const lazyKey = "dGhlIHNhbXBsZSBub25jZQ=="
+
+// gorilla returns the session's gorilla Conn, making it on first use for a
+// session handshaken without it: gorilla's upgrader runs on a replay of
+// the handshake (with permessage-deflate if it was accepted) and its 101
+// is dropped. Only the session's writer (or the opener, before any reader
+// or writer runs) calls it.
+func (w *wsConn) gorilla(s *Session) (*websocket.Conn, error) {
+	w.gmu.Lock()
+	defer w.gmu.Unlock()
+	if w.conn != nil {
+		return w.conn, nil
+	}
+	req := &http.Request{Method: http.MethodGet, Header: http.Header{
+		"Connection":            {"Upgrade"},
+		"Upgrade":               {"websocket"},
+		"Sec-Websocket-Version": {"13"},
+		"Sec-Websocket-Key":     {lazyKey},
+	}}
+	if w.deflate {
+		req.Header["Sec-Websocket-Extensions"] = []string{"permessage-deflate"}
+	}
+	hc := &heldConn{Conn: w.nc, holding: true}
+	conn, err := s.srv.upgrader.Upgrade(&gorillaWriter{hc: hc}, req, nil)
+	hc.held, hc.holding = nil, false
+	if err != nil {
+		return nil, err
+	}
+	conn.SetReadLimit(int64(s.srv.cfg.MaxPayload))
+	quietClose(conn)
+	s.answerPings(conn)
+	w.conn = conn
+	return conn, nil
 }
 
 // answerPings makes the connection answer WebSocket pings with pongs sent
@@ -91,20 +146,17 @@ func (s *Session) answerPings(conn *websocket.Conn) {
 }
 
 // openWebSocket runs a session that started on WebSocket: the 101 answer
-// gorilla wrote into hc and the open packet go out in one write, then the
-// input is read (by a Poller, or a reader goroutine) and anything
-// OnConnection queued is written.
-func (s *Session) openWebSocket(conn *websocket.Conn, r *http.Request, hc *heldConn) {
-	conn.SetReadLimit(int64(s.srv.cfg.MaxPayload))
-	w := newWSConn(conn, r, s.srv.cfg.CompressionThreshold > 0)
-	s.answerPings(conn)
+// (answer) and the open packet go out in one write, then the input is read
+// (by a Poller, or a reader goroutine) and anything OnConnection queued is
+// written.
+func (s *Session) openWebSocket(w *wsConn, answer []byte) {
 	open := &Packet{Type: Open, Data: s.handshakeBody(false)}
 	s.mu.Lock()
 	s.transport = transportWebSocket
 	s.ws = w
 	s.writing = true // this goroutine writes first: the 101 and the open packet
 	s.mu.Unlock()
-	err := hc.release(open.wireFrame())
+	_, err := w.nc.Write(append(answer, open.wireFrame()...))
 	s.mu.Lock()
 	s.writing = false
 	if w.closing || len(s.queue) > 0 {
@@ -118,17 +170,22 @@ func (s *Session) openWebSocket(conn *websocket.Conn, r *http.Request, hc *heldC
 		return
 	}
 	s.startHeartbeat()
-	if s.startPolled(w, s.newReader()) {
+	if s.startPolled(w, s.newReader(w)) {
 		return
 	}
-	// The reader gets a fresh goroutine with a small stack; the HTTP
-	// handler's goroutine, whose stack grew while serving the handshake,
-	// ends here.
-	go s.readLoop(w)
+	// No Poller: gorilla's reader, on a fresh goroutine with a small stack
+	// (the HTTP handler's goroutine, whose stack grew while serving the
+	// handshake, ends here).
+	conn, err := w.gorilla(s)
+	if err != nil {
+		s.close("transport error", err, false)
+		return
+	}
+	go s.readLoop(w, conn)
 }
 
-func (s *Session) newReader() *wsReader {
-	return &wsReader{s: s, limit: s.srv.cfg.MaxPayload, fd: -1}
+func (s *Session) newReader(w *wsConn) *wsReader {
+	return &wsReader{s: s, limit: s.srv.cfg.MaxPayload, deflate: w.deflate, fd: -1}
 }
 
 // upgradeWebSocket takes a WebSocket opened for an existing polling session:
@@ -157,7 +214,7 @@ func (s *Session) upgradeWebSocket(w http.ResponseWriter, r *http.Request) {
 	if len(s.srv.pollersFor(ws)) > 0 {
 		// Our own parser reads the probe, so that what the client sends
 		// right after the upgrade packet stays with the reader.
-		rd = s.newReader()
+		rd = s.newReader(ws)
 	}
 	if !s.probe(conn, rd) {
 		_ = conn.Close()
@@ -188,7 +245,7 @@ func (s *Session) upgradeWebSocket(w http.ResponseWriter, r *http.Request) {
 	if rd != nil && s.startPolled(ws, rd) {
 		return
 	}
-	go s.readLoop(ws)
+	go s.readLoop(ws, ws.conn)
 }
 
 // probe runs the upgrade handshake on conn and reports whether the client
@@ -262,9 +319,9 @@ func (s *Session) probeMessage(conn *websocket.Conn, text bool, data []byte) pro
 
 // readLoop reads messages until the connection ends and delivers them in
 // order.
-func (s *Session) readLoop(w *wsConn) {
+func (s *Session) readLoop(w *wsConn, conn *websocket.Conn) {
 	for {
-		mt, data, err := w.conn.ReadMessage()
+		mt, data, err := conn.ReadMessage()
 		if err != nil {
 			reason := "transport error"
 			if websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived) ||
@@ -323,10 +380,15 @@ func (s *Session) startWriterLocked() {
 	go s.writeLoop(s.ws)
 }
 
+// closeNormalFrame is a close frame with status 1000, as a server writes
+// it (unmasked).
+var closeNormalFrame = []byte{0x88, 0x02, 0x03, 0xe8}
+
 // writeLoop writes the session's output until the queue is empty, then
 // ends; when the session is closing it closes the connection, after the
-// queue if the close flushes. A broadcast packet's frame is prepared once
-// and shared by every connection.
+// queue if the close flushes. Frames are written as the inline writes
+// write them (several in one write); only a frame to deflate goes through
+// gorilla (a broadcast's prepared once for every connection).
 func (s *Session) writeLoop(w *wsConn) {
 	for {
 		s.mu.Lock()
@@ -337,12 +399,13 @@ func (s *Session) writeLoop(w *wsConn) {
 			flush := w.flush
 			s.mu.Unlock()
 			if finish {
+				final := w.final
 				if flush {
-					_ = w.conn.SetWriteDeadline(time.Now().Add(time.Second))
-					_ = w.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
-				} else if w.final != nil {
-					_ = w.conn.NetConn().SetWriteDeadline(time.Now().Add(time.Second))
-					_, _ = w.conn.NetConn().Write(w.final)
+					final = closeNormalFrame
+				}
+				if final != nil {
+					_ = w.nc.SetWriteDeadline(time.Now().Add(time.Second))
+					_, _ = w.nc.Write(final)
 				}
 				w.closeConn()
 				s.markDone()
@@ -356,22 +419,13 @@ func (s *Session) writeLoop(w *wsConn) {
 		s.partial = nil
 		s.mu.Unlock()
 
-		_ = w.conn.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
-		var err error
-		if partial != nil {
-			_, err = w.conn.NetConn().Write(partial)
-		}
-		for _, p := range batch {
-			if err != nil {
-				break
-			}
-			err = s.writePacket(w.conn, p)
-		}
+		deadline := time.Now().Add(s.srv.cfg.WriteTimeout)
+		_ = w.nc.SetWriteDeadline(deadline)
+		err := s.writeBatch(w, partial, batch, deadline)
 		// The deadline bounds this burst only: frames written inline later
 		// go through the same socket, and a deadline left in the past would
-		// fail them (gorilla applies its deadline to the net.Conn on each
-		// write, so the net.Conn's own deadline is the one to clear).
-		_ = w.conn.NetConn().SetWriteDeadline(time.Time{})
+		// fail them.
+		_ = w.nc.SetWriteDeadline(time.Time{})
 		clear(batch)
 		s.mu.Lock()
 		s.spare = batch[:0]
@@ -384,6 +438,62 @@ func (s *Session) writeLoop(w *wsConn) {
 			s.mu.Unlock()
 		}
 	}
+}
+
+// maxJoined bounds the frames joined in one write by the writer.
+const maxJoined = 64 << 10
+
+// writeBatch writes partial (the rest of a frame) and the packets, joining
+// frames in writes of up to maxJoined bytes; a frame to deflate is written
+// by gorilla, in order.
+func (s *Session) writeBatch(w *wsConn, partial []byte, batch []*Packet, deadline time.Time) error {
+	bp := framePool.Get().(*[]byte)
+	out := append((*bp)[:0], partial...)
+	defer func() {
+		if cap(out) <= maxPooledFrames {
+			*bp = out[:0]
+			framePool.Put(bp)
+		}
+	}()
+	flush := func() error {
+		if len(out) == 0 {
+			return nil
+		}
+		_, err := w.nc.Write(out)
+		out = out[:0]
+		return err
+	}
+	threshold := s.srv.cfg.CompressionThreshold
+	for _, p := range batch {
+		if w.deflate && p.Compress && threshold > 0 && len(p.Data) > threshold {
+			if err := flush(); err != nil {
+				return err
+			}
+			conn, err := w.gorilla(s)
+			if err != nil {
+				return err
+			}
+			_ = conn.SetWriteDeadline(deadline)
+			if err := s.writePacket(conn, p); err != nil {
+				return err
+			}
+			continue
+		}
+		f := p.wireFrame()
+		if len(out) > 0 && len(out)+len(f) > maxJoined {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		if len(out) == 0 && len(f) >= maxJoined {
+			if _, err := w.nc.Write(f); err != nil {
+				return err
+			}
+			continue
+		}
+		out = append(out, f...)
+	}
+	return flush()
 }
 
 func (s *Session) writePacket(conn *websocket.Conn, p *Packet) error {

@@ -1,10 +1,14 @@
 package engineio
 
 import (
+	"bytes"
+	"compress/flate"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -21,8 +25,9 @@ import (
 // messages for the session's dispatcher. An idle connection then costs no
 // goroutine stack and no read buffer. During the upgrade probe the same
 // parser runs on the HTTP handler's goroutine, so that nothing the client
-// sends right after the upgrade packet is lost in between. Connections with
-// permessage-deflate keep gorilla's reader on a goroutine of their own.
+// sends right after the upgrade packet is lost in between. With
+// permessage-deflate (no context takeover, as the server's answer asks), a
+// message whose first frame has RSV1 set is inflated here.
 
 // WebSocket opcodes (RFC 6455 section 5.2).
 const (
@@ -56,13 +61,15 @@ var errMessageTooBig = &wsProtocolError{code: websocket.CloseMessageTooBig}
 type messageFunc func(op byte, data []byte) bool
 
 type wsReader struct {
-	s     *Session
-	limit int
-	pong  func(data []byte) // answers a ping
+	s       *Session
+	limit   int
+	deflate bool              // permessage-deflate was negotiated
+	pong    func(data []byte) // answers a ping
 
-	pending []byte // the start of a frame whose rest has not come yet
-	msg     []byte // a fragmented message so far
-	msgOp   byte   // its opcode, 0 when none is in progress
+	pending     []byte // the start of a frame whose rest has not come yet
+	msg         []byte // a fragmented message so far
+	msgOp       byte   // its opcode, 0 when none is in progress
+	msgDeflated bool   // its first frame had RSV1 set
 
 	// Poller mode.
 	poller *netpoll.Poller
@@ -101,19 +108,35 @@ func (r *wsReader) feed(b []byte, h messageFunc) ([]byte, error) {
 		case opContinuation:
 			r.msg = append(r.msg, payload...)
 			if fin {
-				op, data := r.msgOp, r.msg
-				r.msg, r.msgOp = nil, 0
+				op, data, deflated := r.msgOp, r.msg, r.msgDeflated
+				r.msg, r.msgOp, r.msgDeflated = nil, 0, false
+				if deflated {
+					var err error
+					if data, err = inflate(data, r.limit); err != nil {
+						return nil, err
+					}
+				}
 				if !h(op, data) {
 					return b, nil
 				}
 			}
 		default:
+			deflated := b0&0x40 != 0
 			if !fin {
-				r.msgOp = op
+				r.msgOp, r.msgDeflated = op, deflated
 				r.msg = append(make([]byte, 0, len(payload)), payload...)
 				continue
 			}
-			if !h(op, append([]byte(nil), payload...)) {
+			var data []byte
+			if deflated {
+				var err error
+				if data, err = inflate(payload, r.limit); err != nil {
+					return nil, err
+				}
+			} else {
+				data = append([]byte(nil), payload...)
+			}
+			if !h(op, data) {
 				return b, nil
 			}
 		}
@@ -123,7 +146,11 @@ func (r *wsReader) feed(b []byte, h messageFunc) ([]byte, error) {
 
 // check validates a frame header as gorilla does, and the message size.
 func (r *wsReader) check(b0, b1 byte, fin bool, op byte, n uint64) error {
-	if rsv := b0 & 0x70; rsv != 0 {
+	rsv := b0 & 0x70
+	if rsv == 0x40 && r.deflate {
+		rsv = 0 // a deflated message (gorilla accepts RSV1 on any frame once negotiated)
+	}
+	if rsv != 0 {
 		return &wsProtocolError{websocket.CloseProtocolError, fmt.Sprintf("unexpected reserved bits 0x%x", rsv)}
 	}
 	switch op {
@@ -203,6 +230,40 @@ func (r *wsReader) readUntil(conn net.Conn, h messageFunc) error {
 		}
 	}
 	return nil
+}
+
+// deflateTail ends a message's deflate stream (RFC 7692 7.2.2), then adds
+// an empty final block so that the reader ends cleanly.
+const deflateTail = "\x00\x00\xff\xff\x01\x00\x00\xff\xff"
+
+var (
+	inflaters = sync.Pool{}
+	// errBadDeflate: a message that does not inflate; the connection is
+	// closed with 1007 (invalid payload data).
+	errBadDeflate = &wsProtocolError{websocket.CloseInvalidFramePayloadData, "invalid compressed data"}
+)
+
+// inflate decompresses a permessage-deflate message (no context takeover:
+// every message stands alone). Its inflated size is bounded by limit, as
+// Node's ws bounds it by maxPayload, so that a small message cannot
+// inflate into a huge one.
+func inflate(p []byte, limit int) ([]byte, error) {
+	src := io.MultiReader(bytes.NewReader(p), strings.NewReader(deflateTail))
+	fr, _ := inflaters.Get().(io.ReadCloser)
+	if fr == nil {
+		fr = flate.NewReader(src)
+	} else if err := fr.(flate.Resetter).Reset(src, nil); err != nil {
+		return nil, errBadDeflate
+	}
+	defer inflaters.Put(fr)
+	out, err := io.ReadAll(io.LimitReader(fr, int64(limit)+1))
+	switch {
+	case err != nil:
+		return nil, errBadDeflate
+	case len(out) > limit:
+		return nil, errMessageTooBig
+	}
+	return out, nil
 }
 
 // Poller mode.
@@ -362,7 +423,7 @@ func (s *Session) resumeLocked() {
 // first WebSocket) for a connection they can read: none for one without a
 // raw descriptor or with permessage-deflate, none where epoll is missing.
 func (s *Server) pollersFor(w *wsConn) []*netpoll.Poller {
-	if w.raw == nil || w.deflate {
+	if w.raw == nil {
 		return nil
 	}
 	s.pollOnce.Do(func() {

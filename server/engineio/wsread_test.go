@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"bytes"
+	"compress/flate"
 	"encoding/binary"
 	"errors"
 	"net"
@@ -323,5 +324,119 @@ func TestWebSocketInputBackPressure(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// deflated compresses p as a permessage-deflate client does (no context
+// takeover): a raw deflate stream without its final 00 00 ff ff.
+func deflated(t *testing.T, p []byte) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	fw, err := flate.NewWriter(&b, flate.BestSpeed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write(p)
+	fw.Flush()
+	out := b.Bytes()
+	if !bytes.HasSuffix(out, []byte{0, 0, 0xff, 0xff}) {
+		t.Fatalf("flush did not end with the sync marker: %x", out[len(out)-4:])
+	}
+	return out[:len(out)-4]
+}
+
+// withRSV1 sets RSV1 on a client frame (the message is deflated).
+func withRSV1(f []byte) []byte { f[0] |= 0x40; return f }
+
+// TestReaderInflates: with permessage-deflate, a message whose first frame
+// has RSV1 is inflated, whole or in fragments, between plain messages; the
+// inflated size is bounded by the limit; data that does not inflate is
+// refused with 1007; RSV1 without the extension stays a protocol error.
+func TestReaderInflates(t *testing.T) {
+	big := "4" + strings.Repeat("quote ", 2000)
+	z := deflated(t, []byte(big))
+	var stream []byte
+	stream = append(stream, clientFrame(true, opText, []byte("4plain"))...)
+	stream = append(stream, withRSV1(clientFrame(true, opText, z))...)
+	stream = append(stream, withRSV1(clientFrame(false, opText, z[:len(z)/2]))...)
+	stream = append(stream, clientFrame(true, opPing, []byte("p"))...)
+	stream = append(stream, clientFrame(true, opContinuation, z[len(z)/2:])...)
+	stream = append(stream, clientFrame(true, opText, []byte("4after"))...)
+	for _, step := range []int{1, 5, 1000, len(stream)} {
+		var msgs []string
+		r := &wsReader{limit: 1 << 20, deflate: true, pong: func([]byte) {}}
+		src := bytes.Clone(stream)
+		for i := 0; i < len(src); i += step {
+			data := append(r.pending, src[i:min(i+step, len(src))]...)
+			rest, err := r.feed(data, func(op byte, d []byte) bool {
+				msgs = append(msgs, string(d))
+				return true
+			})
+			if err != nil {
+				t.Fatalf("step %d: %v", step, err)
+			}
+			r.keep(rest)
+		}
+		if len(msgs) != 4 || msgs[0] != "4plain" || msgs[1] != big || msgs[2] != big || msgs[3] != "4after" {
+			t.Fatalf("step %d: %d messages %.20q", step, len(msgs), msgs)
+		}
+	}
+	refusals := []struct {
+		name    string
+		deflate bool
+		limit   int
+		frame   []byte
+		code    int
+	}{
+		{"inflated over the limit", true, 1000, withRSV1(clientFrame(true, opText, z)), websocket.CloseMessageTooBig},
+		{"not deflate data", true, 1 << 20, withRSV1(clientFrame(true, opText, []byte{0xff, 0xff, 0xff})), websocket.CloseInvalidFramePayloadData},
+		{"RSV1 without the extension", false, 1 << 20, withRSV1(clientFrame(true, opText, z)), websocket.CloseProtocolError},
+		{"RSV2 with the extension", true, 1 << 20, append([]byte{0x80 | 0x20 | opText}, clientFrame(true, opText, []byte("4x"))[1:]...), websocket.CloseProtocolError},
+	}
+	for _, tc := range refusals {
+		r := &wsReader{limit: tc.limit, deflate: tc.deflate, pong: func([]byte) {}}
+		_, err := r.feed(tc.frame, func(byte, []byte) bool { return true })
+		var pe *wsProtocolError
+		if !errors.As(err, &pe) || pe.code != tc.code {
+			t.Fatalf("%s: err = %v, want close code %d", tc.name, err, tc.code)
+		}
+	}
+}
+
+// TestDeflateClientOverPoller: a client that negotiated permessage-deflate
+// (gorilla's client, compressing what it sends) is read by a Poller, with
+// no reader goroutine and no gorilla Conn, and what it sends arrives
+// inflated; a large answer is deflated for it.
+func TestDeflateClientOverPoller(t *testing.T) {
+	for _, fast := range []bool{false, true} {
+		e := startEngineWith(t, Config{PingInterval: time.Minute, PingTimeout: time.Minute}, true, fast)
+		d := websocket.Dialer{EnableCompression: true, HandshakeTimeout: waitTimeout}
+		c, res, err := d.Dial(e.wsURL("?EIO=4&transport=websocket"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if !strings.Contains(res.Header.Get("Sec-WebSocket-Extensions"), "permessage-deflate") {
+			t.Fatal("permessage-deflate not negotiated")
+		}
+		readText(t, c) // open
+		h := e.nextSession(t)
+		h.s.mu.Lock()
+		w := h.s.ws
+		h.s.mu.Unlock()
+		if w.rd.Load() == nil {
+			t.Fatalf("fast %v: the input is not read by a Poller", fast)
+		}
+		c.EnableWriteCompression(true)
+		big := strings.Repeat("ask ", 1000)
+		for _, m := range []string{"4small", "4" + big} {
+			writeText(t, c, m)
+			if got := h.waitMessage(t); got.data != m[1:] {
+				t.Fatalf("fast %v: handler got %.30q, want %.30q", fast, got.data, m[1:])
+			}
+			if got := readText(t, c); got != m {
+				t.Fatalf("fast %v: echo %.30q, want %.30q", fast, got, m)
+			}
+		}
 	}
 }
