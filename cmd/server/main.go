@@ -7,24 +7,12 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
 	"github.com/tradedash/realtime/internal/app"
 )
 
-// defaultGCPercent is the garbage collector's target when GOGC is not set.
-// The live heap of this server is mostly per-connection state; Go's default
-// of 100 lets the heap grow to twice that before collecting, and the
-// process keeps the pages. At 50, an idle connection costs about 7.3 KiB of
-// RSS instead of 8.8 (N=10,000, docs/benchmarks.md) for a few percent more
-// GC work. GOGC overrides it (GOGC=100 for Go's default).
-const defaultGCPercent = 50
-
 func main() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(defaultGCPercent)
-	}
 	cfg, log, err := loadConfig(os.Args[1:], os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "config:", err)
