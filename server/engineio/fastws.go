@@ -32,7 +32,8 @@ const maxHead = 4096
 
 var headPool = sync.Pool{New: func() any { b := make([]byte, maxHead); return &b }}
 
-// Listener wraps ln for an http.Server serving this engine at path: new
+// Listener wraps ln, a plain TCP listener (TLS, if any, ends in front of
+// the server), for an http.Server serving this engine at path: new
 // WebSocket sessions are handshaken without net/http (see above).
 // headerTimeout bounds the wait for the first request head (like
 // http.Server.ReadHeaderTimeout; zero means 10 s).
