@@ -81,7 +81,6 @@ func FuzzUnquote(f *testing.F) {
 	})
 }
 
-
 func firstByte(b []byte) byte {
 	if i := skipSpace(b, 0); i < len(b) {
 		return b[i]
