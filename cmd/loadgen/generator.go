@@ -79,7 +79,7 @@ func (g *generator) connectAll(ctx context.Context, res *result) {
 				}
 				s := g.sessions[k%len(g.sessions)]
 				cfg := sioclient.Config{
-					URL: g.o.url, Transport: g.o.transport, Dialer: dialer, HTTPClient: hc,
+					URL: g.o.url, Transport: g.o.transport, Dialer: dialer, HTTPClient: hc, RawPolling: true,
 					Auth:    map[string]any{"sessionID": s.Signed, "userId": s.User},
 					Timeout: 30 * time.Second,
 				}

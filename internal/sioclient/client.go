@@ -71,6 +71,11 @@ type Config struct {
 	// (rawws.go: own handshake and frame writer, http:// URLs only, no
 	// compression) instead of gorilla's, and ignores Dialer.
 	Poller *netpoll.Poller
+	// RawPolling sends a polling client's GETs on a connection of its own
+	// with a minimal HTTP/1.1 reader instead of HTTPClient (rawget.go: for
+	// a load generator; http:// only, Content-Length bodies only). POSTs
+	// still go through HTTPClient.
+	RawPolling bool
 }
 
 // Client is one Socket.IO connection to the default namespace.

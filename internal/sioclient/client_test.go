@@ -107,7 +107,10 @@ func (e *events) wait(t *testing.T, name string, d time.Duration) Event {
 // polledWS is a WebSocket client whose input a netpoll.Poller reads.
 const polledWS Transport = "websocket-polled"
 
-var transports = []Transport{WebSocket, polledWS, Polling}
+// rawPolling is a polling client whose GETs go through rawGetter.
+const rawPolling Transport = "polling-raw"
+
+var transports = []Transport{WebSocket, polledWS, Polling, rawPolling}
 
 var testPoller = sync.OnceValue(func() *netpoll.Poller {
 	p, err := netpoll.New()
@@ -120,8 +123,11 @@ var testPoller = sync.OnceValue(func() *netpoll.Poller {
 // withTransport sets cfg's transport (and Poller for polledWS).
 func withTransport(cfg Config, tr Transport) Config {
 	cfg.Transport = tr
-	if tr == polledWS {
+	switch tr {
+	case polledWS:
 		cfg.Transport, cfg.Poller = WebSocket, testPoller()
+	case rawPolling:
+		cfg.Transport, cfg.RawPolling = Polling, true
 	}
 	return cfg
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +26,7 @@ type pollingTransport struct {
 	ctx    context.Context // cancelled by close: ends the pending GET
 	cancel context.CancelFunc
 	n      atomic.Uint64 // cache-buster
+	raw    *rawGetter    // Config.RawPolling: the GETs without net/http
 }
 
 const recordSep = 0x1e
@@ -40,6 +42,12 @@ func dialPolling(ctx context.Context, cfg Config) (*pollingTransport, []byte, er
 	}
 	t := &pollingTransport{cfg: cfg, hc: hc, base: base}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
+	if cfg.RawPolling {
+		if t.raw, err = newRawGetter(base); err != nil {
+			t.cancel()
+			return nil, nil, &Error{Code: CodeHandshake, Message: "URL", Err: err}
+		}
+	}
 	body, err := t.get(ctx, base, nil)
 	if err != nil {
 		t.cancel()
@@ -57,6 +65,9 @@ func (t *pollingTransport) url() string {
 
 // get performs a GET and returns the body in t.buf (reused).
 func (t *pollingTransport) get(ctx context.Context, u string, _ []byte) ([]byte, error) {
+	if t.raw != nil {
+		return t.rawGet(ctx, u)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, err
@@ -102,6 +113,36 @@ func (t *pollingTransport) write(pkts ...[]byte) error {
 		return fmt.Errorf("POST: HTTP %d", resp.StatusCode)
 	}
 	return nil
+}
+
+// rawGet is get through t.raw; close ends a pending one by closing its
+// connection.
+func (t *pollingTransport) rawGet(ctx context.Context, u string) ([]byte, error) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(time.Minute)
+	}
+	target := u
+	if i := strings.Index(u, "://"); i >= 0 {
+		if j := strings.IndexByte(u[i+3:], '/'); j >= 0 {
+			target = u[i+3+j:]
+		}
+	}
+	if t.ctx.Err() != nil {
+		return nil, t.ctx.Err()
+	}
+	g := t.raw
+	stop := context.AfterFunc(ctx, g.abort)
+	defer stop()
+	body, err := g.get(target, deadline, t.buf)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	t.buf = body
+	return body, nil
 }
 
 func (t *pollingTransport) close() error {
