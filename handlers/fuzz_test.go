@@ -76,9 +76,10 @@ func FuzzParseEmitBody(f *testing.F) {
 	})
 }
 
-// parseSymbolsReference is parseSymbols as it was written with
-// encoding/json (a map of the object, then the array decoded): the scanner
-// version must read every payload the same way.
+// parseSymbolsReference reads the payload as parseSymbols did with
+// encoding/json (a map of the object, the array and each string decoded);
+// the scanner version must find the same strings (the normalisation after
+// is shared).
 func parseSymbolsReference(raw json.RawMessage, max int) ([]string, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
@@ -104,23 +105,9 @@ func parseSymbolsReference(raw json.RawMessage, max int) ([]string, error) {
 		if len(it) == 0 || it[0] != '"' || json.Unmarshal(it, &s) != nil {
 			return nil, invalid("symbols must be strings")
 		}
-		sym := jsUpper(jsTrim(s))
-		if !validSymbol(sym) {
-			shown := string(it)
-			if len(shown) > 40 {
-				shown = shown[:40]
-			}
-			return nil, invalid("invalid symbol: %s", shown)
-		}
-		dup := false
-		for _, o := range out {
-			if o == sym {
-				dup = true
-				break
-			}
-		}
-		if !dup {
-			out = append(out, sym)
+		var err error
+		if out, err = addSymbol(out, s, it); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil

@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/tradedash/realtime/internal/jsonscan"
@@ -37,10 +38,7 @@ func validSymbol(s string) bool {
 // first occurrence order). Any invalid symbol refuses the whole request.
 func parseSymbols(raw json.RawMessage, max int) ([]string, error) {
 	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || raw[0] != '{' {
-		return nil, invalid("payload must be an object { symbols: string[] }")
-	}
-	if !json.Valid(raw) {
+	if len(raw) == 0 || raw[0] != '{' || !json.Valid(raw) {
 		return nil, invalid("payload must be an object { symbols: string[] }")
 	}
 	// jsonscan.Field reads payload.symbols as JavaScript does: the key is
@@ -60,26 +58,29 @@ func parseSymbols(raw json.RawMessage, max int) ([]string, error) {
 		if !ok {
 			return nil, invalid("symbols must be strings")
 		}
-		sym := jsUpper(jsTrim(s))
-		if !validSymbol(sym) {
-			shown := string(it)
-			if len(shown) > 40 {
-				shown = shown[:40]
-			}
-			return nil, invalid("invalid symbol: %s", shown)
-		}
-		dup := false
-		for _, o := range out {
-			if o == sym {
-				dup = true
-				break
-			}
-		}
-		if !dup {
-			out = append(out, sym)
+		var err error
+		if out, err = addSymbol(out, s, it); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// addSymbol normalises s (raw is its JSON, shown in the error) and appends
+// it to out unless out has it already.
+func addSymbol(out []string, s string, raw []byte) ([]string, error) {
+	sym := jsUpper(jsTrim(s))
+	if !validSymbol(sym) {
+		shown := string(raw)
+		if len(shown) > 40 {
+			shown = shown[:40]
+		}
+		return nil, invalid("invalid symbol: %s", shown)
+	}
+	if slices.Contains(out, sym) {
+		return out, nil
+	}
+	return append(out, sym), nil
 }
 
 // jsTrim is JavaScript's String.prototype.trim: it strips the ECMAScript

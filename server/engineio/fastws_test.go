@@ -311,27 +311,36 @@ func FuzzUpgradeAnswerMatchesGorilla(f *testing.F) {
 	})
 }
 
-// TestLazyGorillaDeflates: a session handshaken by Listener that accepted
-// permessage-deflate has no gorilla Conn while it writes small frames (and
-// heartbeats); a large message is deflated by the Conn made for it, and
-// the frames around it arrive in order.
-func TestLazyGorillaDeflates(t *testing.T) {
+// deflateSession opens a WebSocket session through Listener, offering
+// permessage-deflate, and returns the connection, what its first read got
+// and the server's session.
+func deflateSession(t *testing.T) (net.Conn, []byte, *Session) {
+	t.Helper()
 	fast := startTwin(t, true)
 	c, err := net.Dial("tcp", fast.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	io.WriteString(c, upgradeHead("EIO=4&transport=websocket", "Sec-WebSocket-Extensions: permessage-deflate\r\n"))
 	first := rawRead(t, c)
-	if !bytes.Contains(first, []byte("Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n")) {
-		t.Fatalf("101 without the extension: %q", first)
-	}
-	var ss *Session
 	select {
-	case ss = <-fast.sessions:
+	case ss := <-fast.sessions:
+		return c, first, ss
 	case <-time.After(waitTimeout):
 		t.Fatal("no session")
+	}
+	return nil, nil, nil
+}
+
+// TestLazyGorillaDeflates: a session handshaken by Listener that accepted
+// permessage-deflate has no gorilla Conn while it writes small frames (and
+// heartbeats); a large message is deflated by the Conn made for it, and
+// the frames around it arrive in order.
+func TestLazyGorillaDeflates(t *testing.T) {
+	c, first, ss := deflateSession(t)
+	if !bytes.Contains(first, []byte("Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n")) {
+		t.Fatalf("101 without the extension: %q", first)
 	}
 	hasGorilla := func() bool {
 		ss.mu.Lock()
@@ -395,20 +404,7 @@ func TestLazyGorillaDeflates(t *testing.T) {
 // session never makes a gorilla Conn (a kilobyte per connection), through
 // inline writes, the writer (heartbeats) and the close.
 func TestNoGorillaForPlainFrames(t *testing.T) {
-	fast := startTwin(t, true)
-	c, err := net.Dial("tcp", fast.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	io.WriteString(c, upgradeHead("EIO=4&transport=websocket", "Sec-WebSocket-Extensions: permessage-deflate\r\n"))
-	rawRead(t, c)
-	var ss *Session
-	select {
-	case ss = <-fast.sessions:
-	case <-time.After(waitTimeout):
-		t.Fatal("no session")
-	}
+	c, _, ss := deflateSession(t)
 	ss.mu.Lock()
 	w := ss.ws
 	// A frame queued while a writer is marked busy goes to the writer
