@@ -556,8 +556,8 @@ func (s *Session) dispatch() {
 	}
 }
 
-// wsConn is the WebSocket transport of a session. Its fields other than
-// conn are guarded by the session's mu.
+// wsConn is the WebSocket transport of a session. nc, raw and deflate are
+// set once; conn is guarded by gmu; the other fields by the session's mu.
 type wsConn struct {
 	gmu      sync.Mutex               // guards conn's making (see gorilla)
 	conn     *websocket.Conn          // gorilla's; nil until needed for a fast-path session
