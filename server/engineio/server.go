@@ -35,8 +35,9 @@ type Server struct {
 	sessions map[string]*Session
 	closed   bool
 
-	flushes *workq.Queue[*Session] // sessions with broadcast frames to write (flush.go)
-	holds   holdWatch              // sessions holding a burst's frames (hold.go)
+	flushes     *workq.Queue[*Session] // sessions with broadcast frames to write (flush.go)
+	holds       holdWatch              // sessions holding a burst's frames (hold.go)
+	dispatchers *dispatchers           // goroutines handling sessions' input (dispatchers.go)
 
 	pollOnce sync.Once
 	pollers  []*netpoll.Poller // WebSocket input (see wsread.go)
@@ -50,6 +51,7 @@ func NewServer(cfg Config) *Server {
 	cfg = cfg.withDefaults()
 	s := &Server{cfg: cfg, sessions: make(map[string]*Session)}
 	s.flushes = newFlushQueue()
+	s.dispatchers = newDispatchers()
 	s.pollers = make([]*netpoll.Poller, 0, runtime.GOMAXPROCS(0))
 	s.upgrader = websocket.Upgrader{
 		// Buffers come from the hijacked HTTP connection (4 KiB reads) and,

@@ -531,7 +531,7 @@ func (s *Session) pushLocked(p inPacket) {
 	s.inbound = append(s.inbound, p)
 	if !s.dispatching {
 		s.dispatching = true
-		go s.dispatch()
+		s.srv.dispatchers.run(s)
 	}
 }
 
