@@ -245,15 +245,13 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, q url.Values,
 		if err != nil {
 			return // the upgrader answered
 		}
+		answer := hw.conn.take()
 		if !s.register(ss) {
-			_ = hw.conn.release(nil)
+			_, _ = conn.NetConn().Write(answer)
 			_ = conn.Close()
 			return
 		}
-		answer := hw.conn.held
-		hw.conn.held, hw.conn.holding = nil, false
-		conn.SetReadLimit(int64(s.cfg.MaxPayload))
-		w := newWSConn(conn, r, s.cfg.CompressionThreshold > 0)
+		w := ss.newWSConn(conn, r)
 		ss.answerPings(conn)
 		ss.openWebSocket(w, answer)
 		return

@@ -12,10 +12,10 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// heldConn is the hijacked connection of a new WebSocket session while
-// gorilla's upgrader writes the 101 answer into it: the answer is held, to
-// go out with the open packet in one write (one system call and one
-// wake-up of the client instead of two).
+// heldConn holds what gorilla's upgrader writes into a connection (its
+// 101 answer): for a handshake through net/http, to send it with the open
+// packet in one write (one system call and one wake-up of the client
+// instead of two); for a gorilla Conn made after the fact, to drop it.
 type heldConn struct {
 	net.Conn
 	held    []byte
@@ -33,16 +33,11 @@ func (c *heldConn) Write(b []byte) (int, error) {
 // SyscallConn gives the socket itself, for inline writes and the Poller.
 func (c *heldConn) SyscallConn() (syscall.RawConn, error) { return syscallConnOf(c.Conn) }
 
-// release writes what was held followed by next, and stops holding. The
-// socket is new and its send buffer empty, so the write does not wait.
-func (c *heldConn) release(next []byte) error {
-	b := append(c.held, next...)
+// take stops holding and returns what was held.
+func (c *heldConn) take() []byte {
+	b := c.held
 	c.held, c.holding = nil, false
-	if len(b) == 0 {
-		return nil
-	}
-	_, err := c.Conn.Write(b)
-	return err
+	return b
 }
 
 // holdingWriter hands gorilla's upgrader the hijacked connection wrapped
@@ -65,19 +60,20 @@ func (w *holdingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return w.conn, brw, nil
 }
 
-func newWSConn(conn *websocket.Conn, r *http.Request, compression bool) *wsConn {
-	w := &wsConn{conn: conn, nc: conn.NetConn()}
-	if sc, ok := w.nc.(syscall.Conn); ok {
-		w.raw, _ = sc.SyscallConn()
-	}
+// newWSConn is the transport of a WebSocket gorilla's upgrader answered
+// for r.
+func (s *Session) newWSConn(conn *websocket.Conn, r *http.Request) *wsConn {
 	// As gorilla's upgrader negotiated: permessage-deflate when it is on
 	// and the client offered it.
-	if compression {
+	deflate := false
+	if s.srv.upgrader.EnableCompression {
 		for _, v := range r.Header.Values("Sec-WebSocket-Extensions") {
-			w.deflate = w.deflate || deflateOffered(v)
+			deflate = deflate || deflateOffered(v)
 		}
 	}
-	quietClose(conn)
+	w := newLazyWSConn(conn.NetConn(), deflate)
+	w.conn = conn
+	s.tune(conn)
 	return w
 }
 
@@ -86,16 +82,17 @@ func newWSConn(conn *websocket.Conn, r *http.Request, compression bool) *wsConn 
 // 101 answer accepted permessage-deflate.
 func newLazyWSConn(c net.Conn, compress bool) *wsConn {
 	w := &wsConn{nc: c, deflate: compress}
-	if sc, ok := c.(syscall.Conn); ok {
-		w.raw, _ = sc.SyscallConn()
-	}
+	w.raw, _ = syscallConnOf(c)
 	return w
 }
 
-// quietClose: control frames from the client are answered through the
-// session's own write path, never concurrently with it (frames are also
-// written inline, outside gorilla's writer).
-func quietClose(conn *websocket.Conn) {
+// tune sets up a session's gorilla Conn: its read limit (for gorilla's
+// reader, where it reads), and no answer of its own to close frames:
+// control frames from the client are answered through the session's own
+// write path, never concurrently with it (frames are also written inline,
+// outside gorilla's writer).
+func (s *Session) tune(conn *websocket.Conn) {
+	conn.SetReadLimit(int64(s.srv.cfg.MaxPayload))
 	conn.SetCloseHandler(func(int, string) error { return nil })
 }
 
@@ -125,12 +122,11 @@ func (w *wsConn) gorilla(s *Session) (*websocket.Conn, error) {
 	}
 	hc := &heldConn{Conn: w.nc, holding: true}
 	conn, err := s.srv.upgrader.Upgrade(&gorillaWriter{hc: hc}, req, nil)
-	hc.held, hc.holding = nil, false
+	hc.take() // gorilla's 101: the client has had ours
 	if err != nil {
 		return nil, err
 	}
-	conn.SetReadLimit(int64(s.srv.cfg.MaxPayload))
-	quietClose(conn)
+	s.tune(conn)
 	s.answerPings(conn)
 	w.conn = conn
 	return conn, nil
@@ -208,8 +204,7 @@ func (s *Session) upgradeWebSocket(w http.ResponseWriter, r *http.Request) {
 		closeWithoutStatus(conn)
 		return
 	}
-	conn.SetReadLimit(int64(s.srv.cfg.MaxPayload))
-	ws := newWSConn(conn, r, s.srv.cfg.CompressionThreshold > 0)
+	ws := s.newWSConn(conn, r)
 	var rd *wsReader
 	if len(s.srv.pollersFor(ws)) > 0 {
 		// Our own parser reads the probe, so that what the client sends
@@ -463,9 +458,8 @@ func (s *Session) writeBatch(w *wsConn, partial []byte, batch []*Packet, deadlin
 		out = out[:0]
 		return err
 	}
-	threshold := s.srv.cfg.CompressionThreshold
 	for _, p := range batch {
-		if w.deflate && p.Compress && threshold > 0 && len(p.Data) > threshold {
+		if s.deflates(w, p) {
 			if err := flush(); err != nil {
 				return err
 			}
@@ -474,7 +468,7 @@ func (s *Session) writeBatch(w *wsConn, partial []byte, batch []*Packet, deadlin
 				return err
 			}
 			_ = conn.SetWriteDeadline(deadline)
-			if err := s.writePacket(conn, p); err != nil {
+			if err := writeDeflated(conn, p); err != nil {
 				return err
 			}
 			continue
@@ -496,14 +490,18 @@ func (s *Session) writeBatch(w *wsConn, partial []byte, batch []*Packet, deadlin
 	return flush()
 }
 
-func (s *Session) writePacket(conn *websocket.Conn, p *Packet) error {
-	if p.wsOp != 0 {
-		return conn.WriteControl(int(p.wsOp), p.Data, time.Now().Add(s.srv.cfg.WriteTimeout))
-	}
-	threshold := s.srv.cfg.CompressionThreshold
-	if threshold > 0 {
-		conn.EnableWriteCompression(p.Compress && len(p.Data) > threshold)
-	}
+// deflates reports whether p goes out deflated on w: the client
+// negotiated permessage-deflate, and p may be compressed and is over the
+// threshold. Such a frame is written by gorilla; every other one raw.
+func (s *Session) deflates(w *wsConn, p *Packet) bool {
+	t := s.srv.cfg.CompressionThreshold
+	return w.deflate && p.Compress && t > 0 && len(p.Data) > t
+}
+
+// writeDeflated writes a data packet deflated through gorilla's Conn (a
+// broadcast's message prepared once for every connection).
+func writeDeflated(conn *websocket.Conn, p *Packet) error {
+	conn.EnableWriteCompression(true)
 	if p.shared {
 		pm, err := p.preparedMessage()
 		if err != nil {
@@ -551,10 +549,9 @@ func (s *Session) canWriteInlineLocked() bool {
 // is kept for reuse.
 func (s *Session) writeInline(packets []*Packet, recycle bool) {
 	w := s.ws
-	threshold := s.srv.cfg.CompressionThreshold
 	k := 0
 	for ; k < len(packets); k++ {
-		if p := packets[k]; w.deflate && p.Compress && threshold > 0 && len(p.Data) > threshold {
+		if s.deflates(w, packets[k]) {
 			break // gorilla deflates it in the writer
 		}
 	}
