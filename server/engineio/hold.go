@@ -56,8 +56,7 @@ func (s *Session) releaseLocked() {
 // MaxBufferedBytes.
 func (s *Session) holdLocked(packets []*Packet) bool {
 	for _, p := range packets {
-		s.queue = append(s.queue, p)
-		s.queued += p.size()
+		s.queueLocked(p)
 	}
 	if s.heldAt == 0 {
 		s.heldAt = holdClock()

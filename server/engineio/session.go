@@ -329,9 +329,14 @@ func (s *Session) Writable() bool {
 
 // enqueueLocked appends p and wakes the transport.
 func (s *Session) enqueueLocked(p *Packet) {
+	s.queueLocked(p)
+	s.wakeLocked()
+}
+
+// queueLocked appends p to the pending output.
+func (s *Session) queueLocked(p *Packet) {
 	s.queue = append(s.queue, p)
 	s.queued += p.size()
-	s.wakeLocked()
 }
 
 func (s *Session) wakeLocked() {

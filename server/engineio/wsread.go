@@ -110,13 +110,9 @@ func (r *wsReader) feed(b []byte, h messageFunc) ([]byte, error) {
 			if fin {
 				op, data, deflated := r.msgOp, r.msg, r.msgDeflated
 				r.msg, r.msgOp, r.msgDeflated = nil, 0, false
-				if deflated {
-					var err error
-					if data, err = inflate(data, r.limit); err != nil {
-						return nil, err
-					}
-				}
-				if !h(op, data) {
+				if data, err := r.message(data, deflated, true); err != nil {
+					return nil, err
+				} else if !h(op, data) {
 					return b, nil
 				}
 			}
@@ -127,21 +123,27 @@ func (r *wsReader) feed(b []byte, h messageFunc) ([]byte, error) {
 				r.msg = append(make([]byte, 0, len(payload)), payload...)
 				continue
 			}
-			var data []byte
-			if deflated {
-				var err error
-				if data, err = inflate(payload, r.limit); err != nil {
-					return nil, err
-				}
-			} else {
-				data = append([]byte(nil), payload...)
-			}
-			if !h(op, data) {
+			if data, err := r.message(payload, deflated, false); err != nil {
+				return nil, err
+			} else if !h(op, data) {
 				return b, nil
 			}
 		}
 	}
 	return b, nil
+}
+
+// message returns a whole message's data for the handler, which keeps it:
+// inflated when deflated, else p itself when owned (the reader's own
+// copy), else a copy of p (the read buffer is reused).
+func (r *wsReader) message(p []byte, deflated, owned bool) ([]byte, error) {
+	switch {
+	case deflated:
+		return inflate(p, r.limit)
+	case owned:
+		return p, nil
+	}
+	return append([]byte(nil), p...), nil
 }
 
 // check validates a frame header as gorilla does, and the message size.
@@ -421,7 +423,7 @@ func (s *Session) resumeLocked() {
 
 // pollersFor returns the server's Pollers (one per CPU, started with the
 // first WebSocket) for a connection they can read: none for one without a
-// raw descriptor or with permessage-deflate, none where epoll is missing.
+// raw descriptor, none where epoll is missing.
 func (s *Server) pollersFor(w *wsConn) []*netpoll.Poller {
 	if w.raw == nil {
 		return nil
