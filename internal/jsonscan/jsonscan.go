@@ -21,7 +21,12 @@ func SplitArray(data []byte) ([]json.RawMessage, bool) {
 	if !json.Valid(data) {
 		return nil, false
 	}
-	b := data
+	return SplitValid(data)
+}
+
+// SplitValid is SplitArray for data known to be valid JSON (json.Valid),
+// which it does not check again.
+func SplitValid(b []byte) ([]json.RawMessage, bool) {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '[' {
 		return nil, false
@@ -46,14 +51,11 @@ func SplitArray(data []byte) ([]json.RawMessage, bool) {
 // (false for an empty array or anything else).
 func First(b []byte) (json.RawMessage, bool) {
 	i := skipSpace(b, 0)
-	if i < len(b) && b[i] == '[' && skipSpace(b, i+1) == len(b) {
-		return nil, false
-	}
 	if i >= len(b) || b[i] != '[' {
 		return nil, false
 	}
 	i = skipSpace(b, i+1)
-	if b[i] == ']' {
+	if i >= len(b) || b[i] == ']' {
 		return nil, false
 	}
 	j := skipValue(b, i)

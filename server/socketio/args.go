@@ -23,7 +23,7 @@ var ErrNoEventName = errors.New("socketio: event without a name")
 
 // SplitEvent splits an event packet's data into its name and arguments.
 func SplitEvent(p *Packet) (string, Args, error) {
-	all, ok := jsonscan.SplitArray(p.Data)
+	all, ok := p.split()
 	if !ok || len(all) == 0 {
 		return "", Args{}, ErrInvalidPayload
 	}
@@ -43,12 +43,21 @@ func SplitEvent(p *Packet) (string, Args, error) {
 	return name, Args{Raw: all[1:], Attachments: p.Attachments}, nil
 }
 
+// split returns the elements of p's JSON array, checking the JSON unless
+// the Decoder did.
+func (p *Packet) split() ([]json.RawMessage, bool) {
+	if p.checked {
+		return jsonscan.SplitValid(p.Data)
+	}
+	return jsonscan.SplitArray(p.Data)
+}
+
 // SplitAck returns an ack packet's arguments.
 func SplitAck(p *Packet) (Args, error) {
 	var all []json.RawMessage
 	if len(p.Data) > 0 {
 		var ok bool
-		if all, ok = jsonscan.SplitArray(p.Data); !ok {
+		if all, ok = p.split(); !ok {
 			return Args{}, ErrInvalidPayload
 		}
 	}

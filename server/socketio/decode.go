@@ -133,7 +133,7 @@ func (d *Decoder) decodeString(s []byte) (*Packet, int, error) {
 		if !payloadValid(p.Type, data) {
 			return nil, 0, ErrInvalidPayload
 		}
-		p.Data = bytes.Clone(data)
+		p.Data, p.checked = bytes.Clone(data), true
 	}
 	return p, attachments, nil
 }

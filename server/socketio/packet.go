@@ -42,6 +42,8 @@ type Packet struct {
 	Data json.RawMessage
 	// Attachments are the binary parts of a BinaryEvent or BinaryAck.
 	Attachments [][]byte
+
+	checked bool // the Decoder found Data valid JSON (SplitEvent/SplitAck need not check it again)
 }
 
 // Decoding errors. The connection that sent such a packet is closed.
