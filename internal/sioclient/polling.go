@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -122,19 +121,13 @@ func (t *pollingTransport) rawGet(ctx context.Context, u string) ([]byte, error)
 	if !ok {
 		deadline = time.Now().Add(time.Minute)
 	}
-	target := u
-	if i := strings.Index(u, "://"); i >= 0 {
-		if j := strings.IndexByte(u[i+3:], '/'); j >= 0 {
-			target = u[i+3+j:]
-		}
-	}
 	if t.ctx.Err() != nil {
 		return nil, t.ctx.Err()
 	}
 	g := t.raw
 	stop := context.AfterFunc(ctx, g.abort)
 	defer stop()
-	body, err := g.get(target, deadline, t.buf)
+	body, err := g.get(u, deadline, t.buf)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

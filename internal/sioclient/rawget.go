@@ -8,7 +8,9 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -20,11 +22,12 @@ import (
 // connection, channels and header maps per request. http:// only; a
 // response without Content-Length (chunked, compressed) is an error.
 type rawGetter struct {
-	host string        // host:port
-	hdr  []byte        // " HTTP/1.1\r\nHost: ...\r\n\r\n"
-	conn net.Conn      // used by get only (one at a time)
-	br   *bufio.Reader // conn's
-	req  []byte
+	origin string        // "http://host[:port]", taken off the URLs asked for
+	host   string        // host:port
+	hdr    []byte        // " HTTP/1.1\r\nHost: ...\r\n\r\n"
+	conn   net.Conn      // used by get only (one at a time)
+	br     *bufio.Reader // conn's
+	req    []byte
 
 	mu   sync.Mutex
 	live net.Conn // conn, for abort from another goroutine
@@ -42,13 +45,14 @@ func newRawGetter(base string) (*rawGetter, error) {
 	if u.Port() == "" {
 		host = net.JoinHostPort(u.Hostname(), "80")
 	}
-	return &rawGetter{host: host, hdr: []byte(" HTTP/1.1\r\nHost: " + u.Host + "\r\n\r\n")}, nil
+	return &rawGetter{origin: "http://" + u.Host, host: host, hdr: []byte(" HTTP/1.1\r\nHost: " + u.Host + "\r\n\r\n")}, nil
 }
 
-// get sends GET target (path and query) and returns the body, appended to
-// buf[:0]. A connection the server closed between requests is redialled
-// once.
-func (g *rawGetter) get(target string, deadline time.Time, buf []byte) ([]byte, error) {
+// get sends GET u (a URL of the server, or its path and query) and
+// returns the body, in buf's array when it fits. A connection the server
+// closed between requests is redialled once.
+func (g *rawGetter) get(u string, deadline time.Time, buf []byte) ([]byte, error) {
+	target := strings.TrimPrefix(u, g.origin)
 	for attempt := 0; ; attempt++ {
 		fresh := g.conn == nil
 		if fresh {
@@ -117,7 +121,7 @@ func (g *rawGetter) roundTrip(buf []byte) (body []byte, started bool, err error)
 	if n < 0 {
 		return nil, true, errors.New("GET: response without Content-Length")
 	}
-	body = append(buf[:0], make([]byte, n)...)
+	body = slices.Grow(buf[:0], n)[:n]
 	if _, err := io.ReadFull(g.br, body); err != nil {
 		return nil, true, err
 	}
