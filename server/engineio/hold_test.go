@@ -135,6 +135,15 @@ func splitFrames(t *testing.T, b []byte) []string {
 	return out
 }
 
+// readFrames reads once and checks that it got exactly the frames want
+// (comma-separated); when says when, for the failure message.
+func readFrames(t *testing.T, c net.Conn, want, when string) {
+	t.Helper()
+	if got := splitFrames(t, rawRead(t, c)); strings.Join(got, ",") != want {
+		t.Fatalf("one read %s: %q, want %s", when, got, want)
+	}
+}
+
 func rawSend(t *testing.T, c net.Conn, msg string) {
 	t.Helper()
 	key := [4]byte{1, 2, 3, 4}
@@ -189,9 +198,7 @@ func TestBurstFramesWrittenTogether(t *testing.T) {
 	c, _ := rawOpen(t, addr)
 	h := <-handlers
 	rawSend(t, c, "4many")
-	if got := splitFrames(t, rawRead(t, c)); strings.Join(got, ",") != "4a,4b,4c" {
-		t.Fatalf("one read got %q, want the three frames", got)
-	}
+	readFrames(t, c, "4a,4b,4c", "after the handler sent three frames")
 	if d := <-h.done; d != "many" {
 		t.Fatalf("handler handled %q", d)
 	}
@@ -208,23 +215,17 @@ func TestBlockedHandlerDoesNotHoldItsFrames(t *testing.T) {
 	c, _ := rawOpen(t, addr)
 	h := <-handlers
 	rawSend(t, c, "4block")
-	if got := splitFrames(t, rawRead(t, c)); strings.Join(got, ",") != "4x" {
-		t.Fatalf("got %q while the handler waits, want 4x", got)
-	}
+	readFrames(t, c, "4x", "while the handler waits")
 	select {
 	case d := <-h.done:
 		t.Fatalf("the handler returned (%q) before it was released", d)
 	default:
 	}
 	close(h.release)
-	if got := splitFrames(t, rawRead(t, c)); strings.Join(got, ",") != "4y" {
-		t.Fatalf("got %q after the release, want 4y", got)
-	}
+	readFrames(t, c, "4y", "after the release")
 	// The session still writes inline afterwards.
 	rawSend(t, c, "4many")
-	if got := splitFrames(t, rawRead(t, c)); strings.Join(got, ",") != "4a,4b,4c" {
-		t.Fatalf("got %q, want the three frames", got)
-	}
+	readFrames(t, c, "4a,4b,4c", "on a session that held before")
 }
 
 // TestHeartbeatNotHeldByABlockedHandler: a handler that waits, holding
@@ -235,11 +236,7 @@ func TestHeartbeatNotHeldByABlockedHandler(t *testing.T) {
 	c, _ := rawOpen(t, addr)
 	h := <-handlers
 	rawSend(t, c, "4wait")
-	if got := splitFrames(t, rawRead(t, c)); strings.Join(got, ",") != "2" {
-		t.Fatalf("got %q while the handler waits, want the ping", got)
-	}
+	readFrames(t, c, "2", "while the handler waits")
 	close(h.release)
-	if got := splitFrames(t, rawRead(t, c)); strings.Join(got, ",") != "4y" {
-		t.Fatalf("got %q after the release, want 4y", got)
-	}
+	readFrames(t, c, "4y", "after the release")
 }
