@@ -371,37 +371,12 @@ func (r *fastRequest) parse(head []byte, path string) bool {
 			// net/http takes Host out of the header (Request.Host).
 			r.host++
 			continue
-		case "Upgrade":
-			if !setOnce(&r.upgrade, v) {
-				return false
-			}
-		case "Connection":
-			if !setOnce(&r.connection, v) {
-				return false
-			}
-		case "Sec-Websocket-Key":
-			if !setOnce(&r.key, v) {
-				return false
-			}
-		case "Sec-Websocket-Version":
-			if !setOnce(&r.version, v) {
-				return false
-			}
-		case "Sec-Websocket-Extensions":
-			if !setOnce(&r.extensions, v) {
-				return false
-			}
-		case "Origin":
-			if !setOnce(&r.origin, v) {
-				return false
-			}
-		case "Pragma":
-			if !setOnce(&r.pragma, v) {
-				return false
-			}
 		case "Cache-Control":
 			r.cache = true
 		case "Content-Length", "Transfer-Encoding", "Expect":
+			return false
+		}
+		if dst := r.single(key); dst != nil && !setOnce(dst, v) {
 			return false
 		}
 		r.header.WriteString(key)
@@ -409,6 +384,28 @@ func (r *fastRequest) parse(head []byte, path string) bool {
 		r.header.WriteString(v)
 		r.header.WriteByte(0)
 	}
+}
+
+// single returns the field of a header the fast path reads, which may come
+// once only; nil for the others.
+func (r *fastRequest) single(key string) *string {
+	switch key {
+	case "Upgrade":
+		return &r.upgrade
+	case "Connection":
+		return &r.connection
+	case "Sec-Websocket-Key":
+		return &r.key
+	case "Sec-Websocket-Version":
+		return &r.version
+	case "Sec-Websocket-Extensions":
+		return &r.extensions
+	case "Origin":
+		return &r.origin
+	case "Pragma":
+		return &r.pragma
+	}
+	return nil
 }
 
 // setOnce sets *dst to v unless it was set (a repeated header line is left
