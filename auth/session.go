@@ -45,12 +45,12 @@ func decodeSessionJSON(data []byte) (*Session, error) {
 		}
 	})
 	if !isObject {
-		// Valid JSON that is not an object, or invalid JSON (its error).
-		v, err := parseJSONValue(data)
-		if err != nil {
+		// Valid JSON that is not an object: a session without a user.
+		// Invalid JSON: refused, with encoding/json's reason.
+		if _, err := parseJSONValue(data); err != nil {
 			return nil, err
 		}
-		return sessionFromValue(v), nil
+		return s, nil
 	}
 	if user, ok := jsonscan.Field(passport, "user"); ok {
 		s.User = decodeValue(user)

@@ -3,7 +3,6 @@ package sioclient
 import (
 	"bytes"
 	"context"
-	"crypto/sha1"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -34,8 +33,6 @@ type rawWS struct {
 	wbuf []byte
 	rest []byte // bytes read past the open packet (none from an Engine.IO server)
 }
-
-var wsGUID = []byte("258EAFA5-E914-47DA-95CA-C5AB0DC85B11")
 
 // dialRawWS opens the WebSocket and returns the open packet's payload.
 func dialRawWS(ctx context.Context, cfg Config) (*rawWS, []byte, error) {
@@ -133,11 +130,8 @@ func checkUpgrade(head, key []byte) error {
 	if !bytes.HasPrefix(line, []byte("HTTP/1.1 101 ")) {
 		return errors.New("status " + string(line))
 	}
-	h := sha1.New()
-	h.Write(key)
-	h.Write(wsGUID)
 	var want [28]byte
-	base64.StdEncoding.Encode(want[:], h.Sum(nil))
+	wsframe.AppendAccept(want[:0], string(key))
 	var upgrade, connection, accept bool
 	for len(rest) > 0 {
 		var field []byte

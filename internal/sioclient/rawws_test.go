@@ -2,8 +2,6 @@ package sioclient
 
 import (
 	"context"
-	"crypto/sha1"
-	"encoding/base64"
 	"errors"
 	"net"
 	"strings"
@@ -11,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tradedash/realtime/internal/netpoll"
+	"github.com/tradedash/realtime/internal/wsframe"
 )
 
 func TestCheckUpgrade(t *testing.T) {
@@ -88,9 +87,4 @@ func TestRawDialRefusals(t *testing.T) {
 	}
 }
 
-func acceptOf(key string) string {
-	h := sha1.New()
-	h.Write([]byte(key))
-	h.Write(wsGUID)
-	return base64.StdEncoding.EncodeToString(h.Sum(nil))
-}
+func acceptOf(key string) string { return string(wsframe.AppendAccept(nil, key)) }

@@ -1,9 +1,14 @@
 // Package wsframe holds what our two WebSocket frame parsers share: the
 // server's reader of client frames (server/engineio) and the load
-// generator's reader of server frames (internal/sioclient).
+// generator's reader of server frames (internal/sioclient), and the
+// handshake's accept value, which one writes and the other checks.
 package wsframe
 
-import "encoding/binary"
+import (
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/binary"
+)
 
 // AppendHeader appends a frame header up to the masking key (RFC 6455
 // section 5.2): fin, the opcode op, the payload length n with the mask bit
@@ -45,4 +50,19 @@ func PayloadLength(b []byte) (hdr int, n uint64, ok bool) {
 		return 10, binary.BigEndian.Uint64(b[2:]), true
 	}
 	return 2, n, true
+}
+
+// acceptGUID is the GUID of RFC 6455 section 1.3.
+const acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+// AppendAccept appends the Sec-WebSocket-Accept value that answers a
+// client's Sec-WebSocket-Key (RFC 6455 section 4.2.2: the base64 of the
+// SHA-1 of the key and the GUID). The server writes it, the load
+// generator checks it.
+func AppendAccept(dst []byte, key string) []byte {
+	h := sha1.New()
+	h.Write([]byte(key))
+	h.Write([]byte(acceptGUID))
+	var sum [sha1.Size]byte
+	return base64.StdEncoding.AppendEncode(dst, h.Sum(sum[:0]))
 }

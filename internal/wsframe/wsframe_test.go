@@ -42,3 +42,10 @@ func TestAppendHeaderRoundTrip(t *testing.T) {
 		t.Fatalf("not final: %x", h)
 	}
 }
+
+// TestAppendAccept: the example of RFC 6455 section 1.3.
+func TestAppendAccept(t *testing.T) {
+	if got := string(AppendAccept([]byte("x"), "dGhlIHNhbXBsZSBub25jZQ==")); got != "xs3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
+		t.Fatalf("got %q", got)
+	}
+}

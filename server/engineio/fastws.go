@@ -3,7 +3,6 @@ package engineio
 import (
 	"bufio"
 	"bytes"
-	"crypto/sha1"
 	"encoding/base64"
 	"errors"
 	"net"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/tradedash/realtime/internal/wsframe"
 )
 
 // A new WebSocket session is the one request its connection ever makes
@@ -240,13 +241,9 @@ func (s *Server) serveFast(c net.Conn, head []byte, path string) bool {
 // upgradeAnswer is the 101 answer, byte for byte as gorilla's upgrader
 // writes it for the same request.
 func upgradeAnswer(key string, compress bool) []byte {
-	h := sha1.New()
-	h.Write([]byte(key))
-	h.Write([]byte("258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
-	var sum [sha1.Size]byte
 	b := make([]byte, 0, 256)
 	b = append(b, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
-	b = base64.StdEncoding.AppendEncode(b, h.Sum(sum[:0]))
+	b = wsframe.AppendAccept(b, key)
 	b = append(b, "\r\n"...)
 	if compress {
 		b = append(b, "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n"...)
