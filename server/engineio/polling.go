@@ -103,13 +103,21 @@ func (s *Session) handlePoll(w http.ResponseWriter, r *http.Request) {
 	writePayload(w, out)
 }
 
+// refuseTooLarge answers a POST over the limit with 413 and an empty
+// body; as in Node, the session itself stays open (socket.io-client ends
+// it on the failed POST). Like Node, which dumps the rest of a request it
+// answered, the body is read to its end first, up to 8 times the limit or
+// 16 MiB: a connection closed on unread data is reset, and the client,
+// still sending, would lose the 413. A larger body is cut off (net/http
+// closes the connection).
+func refuseTooLarge(w http.ResponseWriter, r *http.Request, limit int) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, max(8*int64(limit), 16<<20)))
+	writeEmpty(w, http.StatusRequestEntityTooLarge)
+}
+
 // handlePost serves a POST of packets from the client. The packets are
 // handled before the answer, so that two requests of one session are handled
 // in the order they arrive.
-// maxDrain bounds what is read and dropped of a POST over the limit: a
-// larger body is cut off (net/http closes the connection).
-func maxDrain(limit int) int64 { return max(8*int64(limit), 16<<20) }
-
 func (s *Session) handlePost(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.state != stateOpen {
@@ -142,15 +150,9 @@ func (s *Session) handlePost(w http.ResponseWriter, r *http.Request) {
 		s.close("transport error", errors.New("engineio: invalid content"), false)
 		return
 	}
-	// Over the limit: 413 and the body is dropped; as in Node, the session
-	// itself stays open (socket.io-client ends it on the failed POST).
-	// Like Node, which dumps the rest of a request it answered, the body is
-	// read to its end first (up to maxDrain): a connection closed on unread
-	// data is reset, and the client, still sending, would lose the 413.
 	limit := s.srv.cfg.MaxPayload
 	if r.ContentLength > int64(limit) {
-		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxDrain(limit)))
-		writeEmpty(w, http.StatusRequestEntityTooLarge)
+		refuseTooLarge(w, r, limit)
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
@@ -159,8 +161,7 @@ func (s *Session) handlePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(body) > limit {
-		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxDrain(limit)))
-		writeEmpty(w, http.StatusRequestEntityTooLarge)
+		refuseTooLarge(w, r, limit)
 		return
 	}
 	packets, perr := decodePayload(body)
