@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -52,7 +53,7 @@ func (g *generator) connectAll(ctx context.Context, res *result) {
 		wg      sync.WaitGroup
 		dialer  = sioclient.DefaultDialer()
 		hc      *http.Client
-		subArgs = map[string]any{"symbols": []string{g.o.symbol}}
+		subArgs = mustJSON(map[string]any{"symbols": []string{g.o.symbol}})
 	)
 	if g.o.transport == sioclient.Polling {
 		hc = g.httpClient()
@@ -80,7 +81,7 @@ func (g *generator) connectAll(ctx context.Context, res *result) {
 				s := g.sessions[k%len(g.sessions)]
 				cfg := sioclient.Config{
 					URL: g.o.url, Transport: g.o.transport, Dialer: dialer, HTTPClient: hc, RawPolling: true,
-					Auth:    map[string]any{"sessionID": s.Signed, "userId": s.User},
+					Auth:    s.auth,
 					Timeout: 30 * time.Second,
 				}
 				if len(pollers) > 0 {
@@ -169,4 +170,15 @@ func (g *generator) countDropped() int64 {
 func (g *generator) closeAll() {
 	// Exiting closes every socket at once; closing one by one only costs
 	// time. Nothing to do.
+}
+
+// mustJSON encodes v, which cannot fail to encode, once: clients send the
+// bytes as they are (sioclient takes a json.RawMessage without encoding
+// it again).
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

@@ -57,6 +57,8 @@ type options struct {
 type session struct {
 	User   string `json:"user"`
 	Signed string `json:"signed"`
+
+	auth json.RawMessage // the CONNECT payload {sessionID, userId}, encoded once
 }
 
 func main() {
@@ -158,6 +160,7 @@ func readSessions(path string) ([]session, error) {
 		if err := json.Unmarshal(sc.Bytes(), &s); err != nil || s.User == "" || s.Signed == "" {
 			return nil, fmt.Errorf("%s: bad line %q", path, sc.Text())
 		}
+		s.auth = mustJSON(map[string]string{"sessionID": s.Signed, "userId": s.User})
 		out = append(out, s)
 	}
 	if len(out) == 0 {

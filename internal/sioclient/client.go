@@ -16,6 +16,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/tradedash/realtime/internal/jsonscan"
 	"github.com/tradedash/realtime/internal/netpoll"
 )
 
@@ -50,7 +51,8 @@ type Config struct {
 	// Transport: zero means WebSocket.
 	Transport Transport
 	// Auth is the CONNECT payload (JSON-encoded), e.g.
-	// map[string]any{"sessionID": s, "userId": u}. Nil sends none.
+	// map[string]any{"sessionID": s, "userId": u}. Nil sends none; a
+	// json.RawMessage is sent as it is (it must be a valid JSON object).
 	Auth any
 	// OnEvent receives every event, on the client's reader goroutine (it
 	// must not block long). Nil drops events.
@@ -92,6 +94,8 @@ type Client struct {
 	acks   map[uint64]AckFunc
 
 	polled *polledReader // set when a Poller reads the input
+
+	lastEvent string // the name of the last event read (see eventName)
 
 	connected chan error // the CONNECT answer, once
 	done      chan struct{}
@@ -148,8 +152,12 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		p.sid = c.sid
 	}
 	connect := []byte("40")
-	if cfg.Auth != nil {
-		b, err := json.Marshal(cfg.Auth)
+	switch a := cfg.Auth.(type) {
+	case nil:
+	case json.RawMessage: // encoded by the caller (a load generator, once per session)
+		connect = append(connect, a...)
+	default:
+		b, err := json.Marshal(a)
 		if err != nil {
 			_ = c.tr.close()
 			return nil, &Error{Code: CodeHandshake, Message: "auth", Err: err}
@@ -186,17 +194,27 @@ func (c *Client) parseOpen(open []byte) error {
 	if len(open) < 2 || open[0] != '0' {
 		return &Error{Code: CodeHandshake, Message: "bad open packet " + strconv.Quote(string(open))}
 	}
-	var o struct {
-		SID          string `json:"sid"`
-		PingInterval int    `json:"pingInterval"`
-		PingTimeout  int    `json:"pingTimeout"`
+	// Read in place (every client of a load generator parses one): the
+	// fields' values are checked as encoding/json would decode them into
+	// a string and two ints.
+	var sid string
+	var interval, timeout int64
+	ok := jsonscan.Object(open[1:], func(k, v []byte) {
+		switch {
+		case jsonscan.KeyIs(k, "sid"):
+			sid, _ = jsonscan.Unquote(v) // "" when not a string
+		case jsonscan.KeyIs(k, "pingInterval"):
+			interval = jsonInt(v)
+		case jsonscan.KeyIs(k, "pingTimeout"):
+			timeout = jsonInt(v)
+		}
+	})
+	if !ok || sid == "" || interval < 0 || timeout < 0 {
+		return &Error{Code: CodeHandshake, Message: "bad open packet " + strconv.Quote(string(open))}
 	}
-	if err := json.Unmarshal(open[1:], &o); err != nil || o.SID == "" {
-		return &Error{Code: CodeHandshake, Message: "bad open packet " + strconv.Quote(string(open)), Err: err}
-	}
-	c.sid = o.SID
-	c.pingInterval = time.Duration(o.PingInterval) * time.Millisecond
-	c.pingTimeout = time.Duration(o.PingTimeout) * time.Millisecond
+	c.sid = sid
+	c.pingInterval = time.Duration(interval) * time.Millisecond
+	c.pingTimeout = time.Duration(timeout) * time.Millisecond
 	return nil
 }
 
@@ -332,11 +350,15 @@ func encodeEvent(event string, id int64, args []any) ([]byte, error) {
 	b = append(b, '[')
 	b = appendJSONString(b, event)
 	for _, a := range args {
+		b = append(b, ',')
+		if r, ok := a.(json.RawMessage); ok { // encoded by the caller
+			b = append(b, r...)
+			continue
+		}
 		j, err := json.Marshal(a)
 		if err != nil {
 			return nil, &Error{Code: CodeProtocol, Message: "encode " + event, Err: err}
 		}
-		b = append(b, ',')
 		b = append(b, j...)
 	}
 	return append(b, ']'), nil
@@ -353,4 +375,14 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
+}
+
+// jsonInt returns the JSON integer v (-1 when v is not a non-negative
+// integer that fits an int64).
+func jsonInt(v []byte) int64 {
+	n, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
 }
