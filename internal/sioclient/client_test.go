@@ -157,6 +157,8 @@ func TestConnectAndAuth(t *testing.T) {
 		wantMsg  string
 	}{
 		{"good", map[string]any{"sessionID": "good", "userId": "u1"}, "", ""},
+		{"good, encoded by the caller", json.RawMessage(`{"sessionID":"good","userId":"u1"}`), "", ""},
+		{"wrong session, encoded by the caller", json.RawMessage(`{"sessionID":"bad","userId":"u1"}`), CodeRefused, "UNAUTHORIZED: Invalid session or user mismatch"},
 		{"wrong session", map[string]any{"sessionID": "bad", "userId": "u1"}, CodeRefused, "UNAUTHORIZED: Invalid session or user mismatch"},
 		{"no auth", nil, CodeRefused, "UNAUTHORIZED: Invalid session or user mismatch"},
 	}
@@ -434,6 +436,7 @@ func TestParsing(t *testing.T) {
 		{"ping", 3, []any{"x", 1}, `423["ping","x",1]`},
 		{"a\"b", -1, []any{map[string]int{"n": 1}}, `42["a\"b",{"n":1}]`},
 		{"é", -1, nil, `42["é"]`},
+		{"sub", 0, []any{json.RawMessage(`{"symbols":["X"]}`)}, `420["sub",{"symbols":["X"]}]`},
 	}
 	for _, tc := range enc {
 		t.Run("encode "+tc.want, func(t *testing.T) {
@@ -445,6 +448,48 @@ func TestParsing(t *testing.T) {
 	}
 	if _, err := encodeEvent("x", -1, []any{make(chan int)}); !errors.Is(err, ErrProtocol) {
 		t.Fatalf("unencodable arg: %v", err)
+	}
+
+	// The client's eventName gives the same answers, packet after packet,
+	// whatever the previous name was (it reuses that name's string when
+	// the packet names it again without escapes).
+	c := &Client{}
+	seq := []string{`["quote:update",{}]`, `["quote:update",{}]`, `["quote:updates",1]`, `["quote:up"]`,
+		`["quote:update"]`, `["a\"b",1]`, `["a\"b",1]`, `["a"]`, `["a\\"]`, `["a\\"]`, `["a"]`, `[1]`, `["a"`}
+	for i, in := range seq {
+		want, wantOK := eventName([]byte(in))
+		got, ok := c.eventName([]byte(in))
+		if got != want || ok != wantOK {
+			t.Fatalf("packet %d %s: client eventName = %q %v, want %q %v", i, in, got, ok, want, wantOK)
+		}
+	}
+}
+
+// TestParseOpen reads the open packet's fields as encoding/json would
+// decode them into a string and two ints, and refuses what it would refuse.
+func TestParseOpen(t *testing.T) {
+	good := []struct {
+		in                string
+		sid               string
+		interval, timeout time.Duration
+	}{
+		{`0{"sid":"abc","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}`, "abc", 25 * time.Second, 20 * time.Second},
+		{`0{"pingTimeout":5,"sid":"a\u0062"}`, "ab", 0, 5 * time.Millisecond},
+		{`0 { "sid" : "x" , "sid":"y" }`, "y", 0, 0},
+	}
+	for _, tc := range good {
+		c := &Client{}
+		if err := c.parseOpen([]byte(tc.in)); err != nil || c.sid != tc.sid || c.pingInterval != tc.interval || c.pingTimeout != tc.timeout {
+			t.Fatalf("parseOpen(%s): %v, sid %q, %v, %v", tc.in, err, c.sid, c.pingInterval, c.pingTimeout)
+		}
+	}
+	for _, in := range []string{`0`, `1{"sid":"a"}`, `0{"sid":""}`, `0{"sid":1}`, `0{}`, `0{"sid":"a"`, `0[]`,
+		`0{"sid":"a","pingInterval":2.5}`, `0{"sid":"a","pingInterval":-1}`, `0{"sid":"a","pingTimeout":"5"}`} {
+		c := &Client{}
+		var e *Error
+		if err := c.parseOpen([]byte(in)); !errors.As(err, &e) || e.Code != CodeHandshake {
+			t.Fatalf("parseOpen(%s) = %v, want a HANDSHAKE error", in, err)
+		}
 	}
 }
 
