@@ -6,7 +6,7 @@
 # and prints a table of medians, spreads (min-max) and go/node ratios.
 #
 # Env: BENCH_N (websocket clients, default 10000), BENCH_POLL_N (polling clients, default 2000),
-#      BENCH_ECHO_N (echo clients, default 100), BENCH_ROUNDS (default 3),
+#      BENCH_ECHO_N (echo clients, default 100), BENCH_ROUNDS (default 5),
 #      BENCH_DURATION (fanout/echo measuring time, default 10s), BENCH_OUT (results dir,
 #      default test-output/bench), BENCH_SCENARIOS (space-separated subset of the names below),
 #      BENCH_LOADGEN_ARGS (extra loadgen flags for every run, e.g. "-concurrency 300"),
@@ -24,7 +24,7 @@ export PATH=/usr/local/go/bin:$PATH
 N=${BENCH_N:-10000}
 POLL_N=${BENCH_POLL_N:-2000}
 ECHO_N=${BENCH_ECHO_N:-100}
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-5}
 DUR=${BENCH_DURATION:-10s}
 OUT=${BENCH_OUT:-test-output/bench}
 SCENARIOS=${BENCH_SCENARIOS:-"idle-ws fanout-ws fanout10k-ws echo-ws connect-poll fanout-poll"}
