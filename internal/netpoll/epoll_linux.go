@@ -53,23 +53,30 @@ func (p *Poller) Add(rc syscall.RawConn, h Handler) (int32, error) {
 	var cerr error
 	err := rc.Control(func(u uintptr) {
 		fd = int32(u)
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		if p.closed {
-			cerr = ErrClosed
-			return
-		}
-		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: fd}
-		if e := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, int(fd), &ev); e != nil {
-			cerr = os.NewSyscallError("epoll_ctl", e)
-			return
-		}
-		p.handlers[fd] = h
+		cerr = p.AddFD(int(u), h)
 	})
 	if err == nil {
 		err = cerr
 	}
 	return fd, err
+}
+
+// AddFD is Add for a bare descriptor. Its owner removes it before closing
+// it, and since a batch collected before Remove may still call the
+// handler once (see Remove), the handler must not read a descriptor its
+// owner has closed.
+func (p *Poller) AddFD(fd int, h Handler) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return ErrClosed
+	}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(fd)}
+	if e := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); e != nil {
+		return os.NewSyscallError("epoll_ctl", e)
+	}
+	p.handlers[int32(fd)] = h
+	return nil
 }
 
 // Pause stops watching the socket's input until Resume (back-pressure: its

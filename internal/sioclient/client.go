@@ -70,8 +70,8 @@ type Config struct {
 	// there): no goroutine per client. Polling clients ignore it; without
 	// epoll (netpoll.ErrUnsupported) the client reads with a goroutine.
 	// A WebSocket client with a Poller also uses the raw transport
-	// (rawws.go: own handshake and frame writer, http:// URLs only, no
-	// compression) instead of gorilla's, and ignores Dialer.
+	// (rawws.go: a bare socket, own handshake and frame writer, http://
+	// URLs only, no compression) instead of gorilla's, and ignores Dialer.
 	Poller *netpoll.Poller
 	// RawPolling sends a polling client's GETs on a connection of its own
 	// with a minimal HTTP/1.1 reader instead of HTTPClient (rawget.go: for
@@ -132,7 +132,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	switch cfg.Transport {
 	case WebSocket:
 		if cfg.Poller != nil {
-			c.tr, open, err = dialRawWS(ctx, cfg)
+			open, err = c.dialRaw(ctx) // sets c.tr (and c.polled)
 		} else {
 			c.tr, open, err = dialWebSocket(ctx, cfg)
 		}
@@ -168,11 +168,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		_ = c.tr.close()
 		return nil, &Error{Code: CodeHandshake, Message: "send CONNECT", Err: err}
 	}
-	if _, raw := c.tr.(*rawWS); raw { // read by cfg.Poller
-		if err := c.startPolled(cfg.Poller); err != nil {
-			go c.run()
-		}
-	} else {
+	if c.polled == nil { // else cfg.Poller reads
 		go c.run()
 	}
 	select {

@@ -1,6 +1,7 @@
 package sioclient
 
 import (
+	"bytes"
 	"errors"
 	"sync"
 	"syscall"
@@ -15,58 +16,50 @@ import (
 // generator holds thousands of connections, and a wake-up per message per
 // goroutine would cost it more CPU than the server spends sending.
 //
-// It parses the server's frames itself (unmasked, as RFC 6455 has servers
-// send them), starting with what the raw transport's dial read past the
-// open packet (nothing, from an Engine.IO server: it sends nothing more
-// until the client's CONNECT).
+// It reads the server's 101 answer and the open packet first (while hs is
+// set, for the dialing goroutine), then parses the server's frames itself
+// (unmasked, as RFC 6455 has servers send them).
 type polledReader struct {
 	c       *Client
+	t       *rawWS
 	p       *netpoll.Poller
-	rc      syscall.RawConn
 	fd      int32
-	pending []byte // a frame's start, waiting for its rest
-	frag    []byte // a fragmented message so far
+	hs      *handshake // until the open packet is read
+	pending []byte     // what was read and not parsed yet (a frame's start)
+	frag    []byte     // a fragmented message so far
 	fragOp  byte
 }
 
 var readBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
-var errBadFrame = errors.New("sioclient: malformed WebSocket frame from the server")
+var (
+	errBadFrame = errors.New("sioclient: malformed WebSocket frame from the server")
+	errEOF      = errors.New("EOF")
+)
 
-func (c *Client) startPolled(p *netpoll.Poller) error {
-	t := c.tr.(*rawWS)
-	sc, ok := t.conn.(syscall.Conn)
-	if !ok {
-		return errors.New("sioclient: connection has no raw descriptor")
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return err
-	}
-	r := &polledReader{c: c, p: p, rc: rc, fd: -1, pending: append([]byte(nil), t.rest...)}
-	if err := rc.Control(func(fd uintptr) { r.fd = int32(fd) }); err != nil {
-		return err
-	}
-	c.polled = r
-	if _, err := p.Add(rc, r); err != nil {
-		c.polled = nil
-		return err
-	}
-	return nil
-}
-
+// OnReadable reads what the socket has, without waiting.
 func (r *polledReader) OnReadable() {
 	bp := readBufs.Get().(*[]byte)
 	defer readBufs.Put(bp)
-	n, err := netpoll.Read(r.rc, *bp)
+	n, err := r.t.recv(*bp, syscall.MSG_DONTWAIT)
 	if err == syscall.EAGAIN {
 		return
 	}
-	if err == nil && n == 0 {
-		err = errors.New("EOF")
+	r.input((*bp)[:n], err)
+}
+
+// input handles what a read returned: data, or the end of the stream
+// (no data, no error), or the read's error.
+func (r *polledReader) input(data []byte, err error) {
+	if err == nil && len(data) == 0 {
+		err = errEOF
+	}
+	if r.hs != nil {
+		r.handshakeInput(data, err)
+		return
 	}
 	if err == nil {
-		err = r.feed((*bp)[:n])
+		err = r.feed(data)
 	}
 	if err != nil {
 		var e *Error
@@ -74,6 +67,45 @@ func (r *polledReader) OnReadable() {
 			err = &Error{Code: CodeClosed, Err: err}
 		}
 		r.c.shutdown(err)
+	}
+}
+
+// handshakeInput collects the 101 answer and the open packet, and hands
+// the open packet (or why there is none) to the dialing goroutine.
+func (r *polledReader) handshakeInput(data []byte, err error) {
+	if err != nil {
+		msg := "read the upgrade answer"
+		if bytes.Contains(r.pending, []byte("\r\n\r\n")) {
+			msg = "open packet"
+		}
+		r.endHandshake(nil, &Error{Code: CodeHandshake, Message: msg, Err: err})
+		return
+	}
+	r.pending = append(r.pending, data...)
+	open, used, herr := parseHandshake(r.pending, r.hs.key)
+	switch {
+	case herr != nil:
+		r.endHandshake(nil, herr)
+	case used > 0:
+		open = bytes.Clone(open)
+		r.pending = append(r.pending[:0], r.pending[used:]...)
+		r.endHandshake(open, nil)
+	}
+}
+
+func (r *polledReader) endHandshake(open []byte, err error) {
+	hs := r.hs
+	r.hs = nil
+	if err != nil && r.p != nil {
+		r.p.Remove(r.fd, r) // the dialer closes the socket
+	}
+	hs.done <- hsResult{open: open, err: err}
+}
+
+// dropPolled takes the client off its Poller (a dial that failed).
+func (c *Client) dropPolled() {
+	if r := c.polled; r != nil {
+		r.p.Remove(r.fd, r)
 	}
 }
 

@@ -9,118 +9,227 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/url"
-	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/tradedash/realtime/internal/wsframe"
 )
 
 // rawWS is the WebSocket transport of clients read by a Poller (the load
-// generator's): the opening handshake is one prepared request and a
-// header scan, and frames are written with one write each call, masked as
-// RFC 6455 requires of clients (a fresh random key per frame). gorilla's
-// dialer, with net/http's request writer and response parser, cost the
-// load generator about as much CPU per connect as the server spent.
+// generator's). It holds a bare socket descriptor, not a net.Conn: the
+// socket is connected with a blocking connect (on loopback the handshake
+// is done within the call), the upgrade request sent, and from then on the
+// Poller reads everything, the 101 answer and the open packet included.
+// So a connect costs no registration with Go's netpoller, no goroutine
+// parked for the answer, no deadline timers and none of the net package's
+// address lookups; the client side of a connect burst is then mostly the
+// kernel's work. Frames are written with one blocking send each call
+// (bounded by SO_SNDTIMEO), masked as RFC 6455 has clients do (a fresh
+// random key per frame).
 //
 // It is deliberately small: no extensions (no compression), no TLS, no
 // proxy. Everything it does not expect in the server's answer fails the
 // dial with CodeHandshake.
 type rawWS struct {
-	conn net.Conn
-	wmu  sync.Mutex
-	wbuf []byte
-	rest []byte // bytes read past the open packet (none from an Engine.IO server)
+	fd      int
+	fdmu    sync.RWMutex // read-held by each read and write, write-held to close fd
+	closed  bool         // fd is closed (its number may be reused); guarded by fdmu
+	closing atomic.Bool
+	wmu     sync.Mutex // one writer at a time
+	wbuf    []byte
+	rd      *polledReader // parses the input, whoever reads it
 }
 
-// dialRawWS opens the WebSocket and returns the open packet's payload.
-func dialRawWS(ctx context.Context, cfg Config) (*rawWS, []byte, error) {
+// errClosedFD: the transport was closed.
+var errClosedFD = errors.New("sioclient: connection closed")
+
+// handshake is the state of a dial whose 101 the reader waits for.
+type handshake struct {
+	key  []byte
+	done chan hsResult // buffered: the reader never waits on the dialer
+}
+
+type hsResult struct {
+	open []byte
+	err  error
+}
+
+// dialRaw opens the WebSocket on a bare socket read by cfg.Poller (or by
+// a goroutine when the Poller cannot take it) and returns the open
+// packet's payload. It sets c.tr, and c.polled when the Poller reads.
+func (c *Client) dialRaw(ctx context.Context) ([]byte, error) {
+	cfg := c.cfg
 	u, err := url.Parse(cfg.URL)
 	if err != nil {
-		return nil, nil, &Error{Code: CodeHandshake, Message: "URL", Err: err}
+		return nil, &Error{Code: CodeHandshake, Message: "URL", Err: err}
 	}
 	if u.Scheme != "http" && u.Scheme != "ws" {
-		return nil, nil, &Error{Code: CodeHandshake, Message: "raw WebSocket needs an http:// URL, not " + u.Scheme}
+		return nil, &Error{Code: CodeHandshake, Message: "raw WebSocket needs an http:// URL, not " + u.Scheme}
 	}
-	host := u.Host
-	if u.Port() == "" {
-		host = net.JoinHostPort(u.Hostname(), "80")
-	}
-	// No TCP keep-alive (four setsockopt calls per connection): the
-	// Engine.IO heartbeat watches the connection.
-	d := net.Dialer{KeepAlive: -1}
-	conn, err := d.DialContext(ctx, "tcp", host)
+	sa, family, err := sockaddrOf(ctx, u)
 	if err != nil {
-		return nil, nil, &Error{Code: CodeHandshake, Message: "dial", Err: err}
+		return nil, &Error{Code: CodeHandshake, Message: "dial", Err: err}
 	}
+	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, &Error{Code: CodeHandshake, Message: "dial", Err: err}
+	}
+	t := &rawWS{fd: fd}
+	fail := func(msg string, err error) ([]byte, error) {
+		_ = t.close()
+		return nil, &Error{Code: CodeHandshake, Message: msg, Err: err}
+	}
+	// No Nagle, as Go's own TCP connections: an event sent while an
+	// earlier one is unacknowledged goes out at once.
+	if err := syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1); err != nil {
+		return fail("dial", err)
+	}
+	// SO_SNDTIMEO bounds the connect and, later, each blocked send.
 	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
+		tv := syscall.NsecToTimeval(max(time.Until(dl), time.Millisecond).Nanoseconds())
+		if err := syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, syscall.SO_SNDTIMEO, &tv); err != nil {
+			return fail("dial", err)
+		}
 	}
+	if err := connect(fd, sa); err != nil {
+		return fail("dial", err)
+	}
+
 	var key [16]byte
 	binary.LittleEndian.PutUint64(key[:], rand.Uint64())
 	binary.LittleEndian.PutUint64(key[8:], rand.Uint64())
-	var keyB64 [24]byte
-	base64.StdEncoding.Encode(keyB64[:], key[:])
-
+	keyB64 := make([]byte, 24)
+	base64.StdEncoding.Encode(keyB64, key[:])
 	req := make([]byte, 0, 256)
 	req = append(req, "GET "...)
 	req = append(req, strings.TrimSuffix(u.Path, "/")+cfg.Path...)
 	req = append(req, "?EIO=4&transport=websocket HTTP/1.1\r\nHost: "...)
 	req = append(req, u.Host...)
 	req = append(req, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "...)
-	req = append(req, keyB64[:]...)
+	req = append(req, keyB64...)
 	req = append(req, "\r\nSec-WebSocket-Version: 13\r\n\r\n"...)
-	fail := func(msg string, err error) (*rawWS, []byte, error) {
-		_ = conn.Close()
-		return nil, nil, &Error{Code: CodeHandshake, Message: msg, Err: err}
-	}
-	if _, err := conn.Write(req); err != nil {
+	if err := t.send(req); err != nil {
 		return fail("send the upgrade request", err)
 	}
 
-	// The answer's header, then the open packet's frame; usually one read.
-	buf := make([]byte, 0, 512)
-	end := -1
-	for end < 0 {
-		if len(buf) == cap(buf) {
-			if len(buf) >= 8<<10 {
-				return fail("upgrade answer header over 8 KiB", nil)
+	c.tr = t
+	hs := &handshake{key: keyB64, done: make(chan hsResult, 1)}
+	r := &polledReader{c: c, t: t, p: cfg.Poller, fd: int32(fd), hs: hs}
+	t.rd = r
+	c.polled = r // before the Poller can call r (AddFD's lock orders it)
+	if cfg.Poller == nil || cfg.Poller.AddFD(fd, r) != nil {
+		c.polled = nil
+		// No Poller: read the answer here; c.run reads the rest.
+		stop := context.AfterFunc(ctx, func() { _ = t.close() })
+		buf := make([]byte, 4096)
+		for r.hs != nil {
+			n, err := t.recv(buf, 0)
+			r.input(buf[:n], err)
+		}
+		stop()
+	}
+	select {
+	case res := <-hs.done:
+		if res.err != nil {
+			c.dropPolled()
+			_ = t.close()
+			return nil, res.err
+		}
+		return res.open, nil
+	case <-ctx.Done():
+		c.dropPolled()
+		_ = t.close()
+		return nil, &Error{Code: CodeHandshake, Message: "read the upgrade answer", Err: ctx.Err()}
+	}
+}
+
+// sockaddrOf resolves the URL's host (an IP literal needs no lookup).
+func sockaddrOf(ctx context.Context, u *url.URL) (syscall.Sockaddr, int, error) {
+	port := 80
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n <= 0 || n > 65535 {
+			return nil, 0, errors.New("bad port " + strconv.Quote(p))
+		}
+		port = n
+	}
+	ip := net.ParseIP(u.Hostname())
+	if ip == nil {
+		addrs, err := net.DefaultResolver.LookupIPAddr(ctx, u.Hostname())
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, a := range addrs {
+			if ip == nil || (ip.To4() == nil && a.IP.To4() != nil) {
+				ip = a.IP // IPv4 first, as the loopback server listens on it
 			}
-			buf = slices.Grow(buf, len(buf))
 		}
-		n, err := conn.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if end = bytes.Index(buf, []byte("\r\n\r\n")); end < 0 && err != nil {
-			return fail("read the upgrade answer", err)
+		if ip == nil {
+			return nil, 0, errors.New("no address for " + u.Hostname())
 		}
 	}
-	if err := checkUpgrade(buf[:end+2], keyB64[:]); err != nil {
-		return fail("upgrade refused", err)
+	if ip4 := ip.To4(); ip4 != nil {
+		sa := &syscall.SockaddrInet4{Port: port}
+		copy(sa.Addr[:], ip4)
+		return sa, syscall.AF_INET, nil
 	}
-	buf = buf[end+4:]
-	for {
-		hdr, n, ok := wsframe.PayloadLength(buf)
-		if ok && uint64(len(buf)-hdr) >= n {
-			if buf[0] != 0x81 || buf[1]&0x80 != 0 {
-				return fail("open packet", errBadFrame)
-			}
-			t := &rawWS{conn: conn, rest: buf[hdr+int(n):]}
-			_ = conn.SetDeadline(time.Time{})
-			return t, buf[hdr : hdr+int(n)], nil
-		}
-		if ok && n > 1<<20 {
-			return fail("open packet", errBadFrame)
-		}
-		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, len(buf)+512)
-		}
-		m, err := conn.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+m]
-		if err != nil && m == 0 {
-			return fail("open packet", err)
-		}
+	sa := &syscall.SockaddrInet6{Port: port}
+	copy(sa.Addr[:], ip.To16())
+	return sa, syscall.AF_INET6, nil
+}
+
+// connect connects the blocking socket fd. A signal (Go's preemption)
+// interrupts a connect bounded by SO_SNDTIMEO; calling connect again then
+// waits again for the same connection (EALREADY while it is pending,
+// EISCONN once it is made). A timeout leaves it pending: EINPROGRESS.
+func connect(fd int, sa syscall.Sockaddr) error {
+	err := syscall.Connect(fd, sa)
+	for err == syscall.EINTR || err == syscall.EALREADY {
+		err = syscall.Connect(fd, sa)
 	}
+	switch err {
+	case nil, syscall.EISCONN:
+		return nil
+	case syscall.EINPROGRESS:
+		return errors.New("connect timed out")
+	}
+	return err
+}
+
+// parseHandshake looks for the end of the 101 answer and the open packet's
+// frame in b (what was read so far). It returns the open packet's payload
+// (within b) and how much of b they took, or used == 0 while incomplete.
+func parseHandshake(b, key []byte) (open []byte, used int, err error) {
+	end := bytes.Index(b, []byte("\r\n\r\n"))
+	if end < 0 {
+		if len(b) >= 8<<10 {
+			return nil, 0, &Error{Code: CodeHandshake, Message: "upgrade answer header over 8 KiB"}
+		}
+		return nil, 0, nil
+	}
+	if err := checkUpgrade(b[:end+2], key); err != nil {
+		return nil, 0, &Error{Code: CodeHandshake, Message: "upgrade refused", Err: err}
+	}
+	f := b[end+4:]
+	hdr, n, ok := wsframe.PayloadLength(f)
+	if !ok {
+		return nil, 0, nil
+	}
+	if n > 1<<20 {
+		return nil, 0, &Error{Code: CodeHandshake, Message: "open packet", Err: errBadFrame}
+	}
+	if uint64(len(f)-hdr) < n {
+		return nil, 0, nil
+	}
+	if f[0] != 0x81 || f[1]&0x80 != 0 {
+		return nil, 0, &Error{Code: CodeHandshake, Message: "open packet", Err: errBadFrame}
+	}
+	return f[hdr : hdr+int(n)], end + 4 + hdr + int(n), nil
 }
 
 // checkUpgrade checks the status line and the headers of a 101 answer
@@ -163,7 +272,7 @@ func checkUpgrade(head, key []byte) error {
 	return nil
 }
 
-// write sends each packet as a masked text frame, all in one write.
+// write sends each packet as a masked text frame, all in one send.
 func (t *rawWS) write(pkts ...[]byte) error {
 	t.wmu.Lock()
 	defer t.wmu.Unlock()
@@ -179,31 +288,88 @@ func (t *rawWS) write(pkts ...[]byte) error {
 			b[start+i] ^= mask[i&3]
 		}
 	}
-	_, err := t.conn.Write(b)
+	err := t.send(b)
 	if cap(b) <= 4<<10 {
 		t.wbuf = b
 	}
 	return err
 }
 
-func (t *rawWS) close() error { return t.conn.Close() }
+// send writes all of b (MSG_NOSIGNAL: a peer gone is an EPIPE, no signal).
+func (t *rawWS) send(b []byte) error {
+	t.fdmu.RLock()
+	defer t.fdmu.RUnlock()
+	if t.closed {
+		return errClosedFD
+	}
+	for len(b) > 0 {
+		n, _, e := syscall.Syscall6(syscall.SYS_SENDTO, uintptr(t.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+			syscall.MSG_NOSIGNAL, 0, 0)
+		switch {
+		case e == syscall.EINTR:
+		case e == syscall.EAGAIN:
+			return errors.New("send timed out")
+		case e != 0:
+			return e
+		default:
+			b = b[n:]
+		}
+	}
+	return nil
+}
+
+// recv reads into b: n > 0 bytes, or 0 and nil at the end of the stream,
+// or syscall.EAGAIN (with syscall.MSG_DONTWAIT in flags) when nothing is
+// there.
+func (t *rawWS) recv(b []byte, flags int) (int, error) {
+	t.fdmu.RLock()
+	defer t.fdmu.RUnlock()
+	if t.closed {
+		return 0, errClosedFD
+	}
+	for {
+		n, _, e := syscall.Syscall6(syscall.SYS_RECVFROM, uintptr(t.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+			uintptr(flags), 0, 0)
+		if e == syscall.EINTR {
+			continue
+		}
+		if e != 0 {
+			return 0, e
+		}
+		return int(n), nil
+	}
+}
+
+// close shuts the socket down (which wakes a read or a send blocked on it)
+// and closes it once they have returned. Callers take it off its Poller
+// first.
+func (t *rawWS) close() error {
+	if !t.closing.CompareAndSwap(false, true) {
+		return nil
+	}
+	_ = syscall.Shutdown(t.fd, syscall.SHUT_RDWR)
+	t.fdmu.Lock()
+	defer t.fdmu.Unlock()
+	t.closed = true
+	return syscall.Close(t.fd)
+}
 
 // readLoop reads with a goroutine: used only when the Poller could not
 // take the connection.
 func (t *rawWS) readLoop(c *Client) error {
-	r := &polledReader{c: c, fd: -1}
 	buf := make([]byte, 16<<10)
-	if err := r.feed(t.rest); err != nil {
+	if err := t.rd.feed(nil); err != nil { // what came with the open packet
 		return err
 	}
 	for {
-		n, err := t.conn.Read(buf)
-		if n > 0 {
-			if err := r.feed(buf[:n]); err != nil {
-				return err
-			}
+		n, err := t.recv(buf, 0)
+		if err == nil && n == 0 {
+			err = errEOF
 		}
 		if err != nil {
+			return err
+		}
+		if err := t.rd.feed(buf[:n]); err != nil {
 			return err
 		}
 	}
