@@ -234,3 +234,62 @@ func TestReadWriteDoNotAllocate(t *testing.T) {
 		t.Fatalf("%v allocations per write and read, want 0", allocs)
 	}
 }
+
+// fdReader reads a bare descriptor (AddFD's callers own theirs).
+type fdReader struct {
+	fd  int
+	got chan string
+}
+
+func (r *fdReader) OnReadable() {
+	b := make([]byte, 64)
+	n, err := syscall.Read(r.fd, b)
+	var msg string
+	switch {
+	case err == syscall.EAGAIN:
+		return
+	case err != nil:
+		msg = "error: " + err.Error()
+	case n == 0:
+		msg = "EOF"
+	default:
+		msg = string(b[:n])
+	}
+	select {
+	case r.got <- msg:
+	default:
+	}
+}
+
+// TestAddFD watches a bare descriptor (a socket pair's end that no
+// net.Conn holds): its input is reported, Remove stops that, and a closed
+// Poller refuses it.
+func TestAddFD(t *testing.T) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Close(fds[0]); _ = syscall.Close(fds[1]) })
+	p := newPoller(t)
+	r := &fdReader{fd: fds[0], got: make(chan string, 4)}
+	if err := p.AddFD(fds[0], r); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AddFD(fds[0], r); err == nil {
+		t.Fatal("a second AddFD of one descriptor succeeded")
+	}
+	_, _ = syscall.Write(fds[1], []byte("bare"))
+	expect(t, r.got, "bare")
+	p.Remove(int32(fds[0]), r)
+	_, _ = syscall.Write(fds[1], []byte("after"))
+	quiet(t, p, r.got)
+
+	closed, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = closed.Close()
+	if err := closed.AddFD(fds[0], r); err != ErrClosed {
+		t.Fatalf("AddFD on a closed poller: %v, want ErrClosed", err)
+	}
+}
