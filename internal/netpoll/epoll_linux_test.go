@@ -17,6 +17,12 @@ type reader struct {
 func (r *reader) OnReadable() {
 	b := make([]byte, 64)
 	n, err := Read(r.rc, b)
+	report(r.got, b, n, err)
+}
+
+// report sends what a read returned to got, as a string (nothing for
+// EAGAIN; "EOF", which level-triggering reports again until Remove).
+func report(got chan string, b []byte, n int, err error) {
 	var msg string
 	switch {
 	case err == syscall.EAGAIN:
@@ -24,12 +30,12 @@ func (r *reader) OnReadable() {
 	case err != nil:
 		msg = "error: " + err.Error()
 	case n == 0:
-		msg = "EOF" // level-triggered: reported again until Remove
+		msg = "EOF"
 	default:
 		msg = string(b[:n])
 	}
 	select {
-	case r.got <- msg:
+	case got <- msg:
 	default:
 	}
 }
@@ -244,21 +250,7 @@ type fdReader struct {
 func (r *fdReader) OnReadable() {
 	b := make([]byte, 64)
 	n, err := syscall.Read(r.fd, b)
-	var msg string
-	switch {
-	case err == syscall.EAGAIN:
-		return
-	case err != nil:
-		msg = "error: " + err.Error()
-	case n == 0:
-		msg = "EOF"
-	default:
-		msg = string(b[:n])
-	}
-	select {
-	case r.got <- msg:
-	default:
-	}
+	report(r.got, b, n, err)
 }
 
 // TestAddFD watches a bare descriptor (a socket pair's end that no
