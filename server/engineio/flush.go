@@ -32,7 +32,7 @@ func newFlushQueue() *workq.Queue[*Session] {
 func (s *Session) flushQueued() {
 	s.mu.Lock()
 	w := s.ws
-	if w == nil || w.raw == nil || w.closing || s.partial != nil || len(s.queue) == 0 {
+	if w == nil || w.fd == nil || w.closing || s.partial != nil || len(s.queue) == 0 {
 		if w != nil && (w.closing || s.partial != nil || len(s.queue) > 0) {
 			// The writer goroutine ends the connection, or writes what a
 			// non-blocking write cannot.

@@ -42,8 +42,8 @@ func (p *Packet) wireFrame() []byte {
 // rawWrite writes b to the socket without waiting: it returns the bytes
 // written (possibly fewer than len(b)), or errWouldBlock when the send
 // buffer has no room at all.
-func rawWrite(rc syscall.RawConn, b []byte) (int, error) {
-	n, err := netpoll.Write(rc, b)
+func rawWrite(fd *netpoll.FD, b []byte) (int, error) {
+	n, err := fd.Send(b)
 	if err == syscall.EAGAIN {
 		return 0, errWouldBlock
 	}

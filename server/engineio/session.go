@@ -9,10 +9,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/tradedash/realtime/internal/netpoll"
 )
 
 // Errors a session reports to its handler with the close reason.
@@ -569,7 +569,7 @@ type wsConn struct {
 	nc       net.Conn                 // the connection
 	rd       atomic.Pointer[wsReader] // set when a Poller reads the input
 	final    []byte                   // a close frame to write last when not flushing
-	raw      syscall.RawConn          // for inline writes; nil when unavailable
+	fd       *netpoll.FD              // for inline writes and the Poller; nil when unavailable
 	deflate  bool                     // permessage-deflate negotiated
 	closing  bool                     // the session ended: flush (or not) and close conn
 	flush    bool                     // write the queue before closing
@@ -581,6 +581,9 @@ type wsConn struct {
 func (w *wsConn) closeConn() {
 	if r := w.rd.Load(); r != nil {
 		r.detach()
+	}
+	if w.fd != nil {
+		w.fd.Shut() // before Go closes the descriptor (see netpoll.FD)
 	}
 	_ = w.nc.Close()
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/tradedash/realtime/internal/netpoll"
 )
 
 // heldConn holds what gorilla's upgrader writes into a connection (its
@@ -82,7 +83,9 @@ func (s *Session) newWSConn(conn *websocket.Conn, r *http.Request) *wsConn {
 // 101 answer accepted permessage-deflate.
 func newLazyWSConn(c net.Conn, compress bool) *wsConn {
 	w := &wsConn{nc: c, deflate: compress}
-	w.raw, _ = syscallConnOf(c)
+	if rc, err := syscallConnOf(c); err == nil {
+		w.fd, _ = netpoll.NewFD(rc)
+	}
 	return w
 }
 
@@ -537,7 +540,7 @@ func closeWithoutStatus(conn *websocket.Conn) {
 // running and no frame half written.
 func (s *Session) canWriteInlineLocked() bool {
 	w := s.ws
-	return s.transport == transportWebSocket && w != nil && w.raw != nil && !w.closing &&
+	return s.transport == transportWebSocket && w != nil && w.fd != nil && !w.closing &&
 		!s.writing && len(s.queue) == 0 && s.partial == nil
 }
 
@@ -570,7 +573,7 @@ func (s *Session) writeInline(packets []*Packet, recycle bool) {
 				out = append(out, p.wireFrame()...)
 			}
 		}
-		n, err := rawWrite(w.raw, out)
+		n, err := rawWrite(w.fd, out)
 		switch {
 		case err == errWouldBlock:
 		case err != nil:

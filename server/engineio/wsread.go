@@ -73,7 +73,7 @@ type wsReader struct {
 
 	// Poller mode.
 	poller *netpoll.Poller
-	rc     syscall.RawConn
+	sock   *netpoll.FD
 	fd     int32
 	ended  bool // the end was queued; only the poller goroutine reads it
 }
@@ -280,10 +280,8 @@ func (s *Session) startPolled(w *wsConn, r *wsReader) bool {
 	if len(ps) == 0 {
 		return false
 	}
-	if err := w.raw.Control(func(fd uintptr) { r.fd = int32(fd) }); err != nil {
-		return false
-	}
-	r.poller, r.rc, r.pong = ps[int(r.fd)%len(ps)], w.raw, s.sendPong
+	r.fd = int32(w.fd.Int())
+	r.poller, r.sock, r.pong = ps[int(r.fd)%len(ps)], w.fd, s.sendPong
 	if len(r.pending) > 0 {
 		rest, err := r.feed(r.pending, r.deliver)
 		r.keep(rest)
@@ -296,7 +294,7 @@ func (s *Session) startPolled(w *wsConn, r *wsReader) bool {
 	s.rd = r
 	s.qmu.Unlock()
 	w.rd.Store(r)
-	if _, err := r.poller.Add(w.raw, r); err != nil {
+	if err := r.poller.AddFD(int(r.fd), r); err != nil {
 		s.qmu.Lock()
 		s.rd = nil
 		s.qmu.Unlock()
@@ -318,7 +316,7 @@ func (r *wsReader) OnReadable() {
 	}
 	bp := readBufs.Get().(*[]byte)
 	defer readBufs.Put(bp)
-	n, err := netpoll.Read(r.rc, *bp)
+	n, err := r.sock.Recv(*bp)
 	switch {
 	case err == syscall.EAGAIN:
 		return
@@ -425,7 +423,7 @@ func (s *Session) resumeLocked() {
 // first WebSocket) for a connection they can read: none for one without a
 // raw descriptor, none where epoll is missing.
 func (s *Server) pollersFor(w *wsConn) []*netpoll.Poller {
-	if w.raw == nil {
+	if w.fd == nil || w.fd.Int() < 0 {
 		return nil
 	}
 	s.pollOnce.Do(func() {
