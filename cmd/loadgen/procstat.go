@@ -52,3 +52,28 @@ func procRSS(pid int) (int64, error) {
 	}
 	return 0, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
 }
+
+// procSchedCPU returns the CPU time of every thread of pid, summed from
+// /proc/<pid>/task/*/schedstat (nanoseconds, where /proc/<pid>/stat counts
+// 10 ms ticks: a burst of 100 ms needs the finer clock).
+func procSchedCPU(pid int) (time.Duration, error) {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	var sum time.Duration
+	for _, e := range ents {
+		b, err := os.ReadFile(dir + "/" + e.Name() + "/schedstat")
+		if err != nil {
+			continue // the thread ended meanwhile
+		}
+		f, _, _ := bytes.Cut(b, []byte{' '})
+		ns, err := strconv.ParseInt(string(f), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s/%s/schedstat: %q", dir, e.Name(), b)
+		}
+		sum += time.Duration(ns)
+	}
+	return sum, nil
+}

@@ -34,6 +34,9 @@ type result struct {
 	ServerCPUPerMsg  float64  `json:"server_cpu_per_delivery_us,omitempty"`
 	LoadgenCPUPerMsg float64  `json:"loadgen_cpu_per_delivery_us,omitempty"`
 	Disconnected     int64    `json:"disconnected,omitempty"`
+	// fanout at a fixed rate: one publish's burst, medians over the
+	// publishes whose burst was complete before the next publish
+	Burst *burst `json:"burst,omitempty"`
 
 	// echo
 	Acks       int64   `json:"acks,omitempty"`
@@ -43,4 +46,16 @@ type result struct {
 	WallS       float64 `json:"wall_s"`
 	LoadgenCPUS float64 `json:"loadgen_cpu_s"`
 	GoMaxProcs  int     `json:"loadgen_gomaxprocs"`
+}
+
+// burst is what one publish costs at a fixed rate, from the publish to its
+// last delivery: wall time, and the CPU time the server and the load
+// generator used meanwhile (nanosecond clocks from /proc/<pid>/task/*/schedstat).
+type burst struct {
+	Count          int     `json:"count"`
+	WallMs         float64 `json:"wall_ms"`
+	ServerCPUMs    float64 `json:"server_cpu_ms"`
+	LoadgenCPUMs   float64 `json:"loadgen_cpu_ms"`
+	ServerCPUPerUs float64 `json:"server_cpu_per_delivery_us"`
+	LoadgenPerUs   float64 `json:"loadgen_cpu_per_delivery_us"`
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -197,6 +198,7 @@ func (g *generator) fanoutScenario(ctx context.Context, res *result) error {
 	end := start.Add(g.o.duration)
 	var seq int64
 	var pubErr error
+	var bursts burstStats
 	if g.o.rate > 0 {
 		interval := time.Duration(float64(time.Second) / g.o.rate)
 		for ; ; seq++ {
@@ -208,9 +210,15 @@ func (g *generator) fanoutScenario(ctx context.Context, res *result) error {
 				time.Sleep(d)
 			}
 			f.counts[seq%ringSize].Store(0)
+			select {
+			case <-f.full: // a late signal of an earlier burst
+			default:
+			}
+			b0 := g.burstClocks()
 			if pubErr = publish(seq); pubErr != nil {
 				break
 			}
+			bursts.wait(g, f, seq, b0, start.Add(time.Duration(seq+1)*interval))
 		}
 	} else {
 		w := int64(max(g.o.window, 1))
@@ -261,11 +269,83 @@ func (g *generator) fanoutScenario(ctx context.Context, res *result) error {
 		res.ServerCPUS = round3((cpu1 - cpu0).Seconds())
 		res.ServerCPUPerMsg = round3(float64(cpu1-cpu0) / float64(time.Microsecond) / float64(delivered))
 	}
+	res.Burst = bursts.summary(int(f.expected))
 	res.Disconnected = g.countDropped()
 	if n := f.bad.Load(); n > 0 && pubErr == nil {
 		pubErr = fmt.Errorf("%d quote:update payloads without seq/t", n)
 	}
 	return pubErr
+}
+
+// burstClocks is the wall clock and both processes' CPU clocks.
+type burstClock struct {
+	at               time.Time
+	server, self     time.Duration
+	serverOK, selfOK bool
+}
+
+func (g *generator) burstClocks() burstClock {
+	c := burstClock{at: time.Now()}
+	if g.o.pid != 0 {
+		var err error
+		c.server, err = procSchedCPU(g.o.pid)
+		c.serverOK = err == nil
+	}
+	var err error
+	c.self, err = procSchedCPU(os.Getpid())
+	c.selfOK = err == nil
+	return c
+}
+
+// burstStats collects what each fixed-rate publish cost.
+type burstStats struct {
+	wall, server, self []time.Duration
+}
+
+// wait waits until publish seq reached every client (or until the next
+// publish is due: that burst is not counted), then records its cost from
+// b0, the clocks read just before the publish.
+func (b *burstStats) wait(g *generator, f *fanout, seq int64, b0 burstClock, next time.Time) {
+	for f.counts[seq%ringSize].Load() < f.expected {
+		d := time.Until(next)
+		if d <= 0 {
+			return
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-f.full:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	b1 := g.burstClocks()
+	b.wall = append(b.wall, time.Unix(0, f.lastRecv()).Sub(b0.at))
+	if b0.serverOK && b1.serverOK {
+		b.server = append(b.server, b1.server-b0.server)
+	}
+	if b0.selfOK && b1.selfOK {
+		b.self = append(b.self, b1.self-b0.self)
+	}
+}
+
+// summary returns the medians, or nil when no burst was measured.
+func (b *burstStats) summary(n int) *burst {
+	if len(b.wall) == 0 || n == 0 {
+		return nil
+	}
+	med := func(d []time.Duration) time.Duration {
+		if len(d) == 0 {
+			return 0
+		}
+		d = slices.Clone(d)
+		slices.Sort(d)
+		return d[len(d)/2]
+	}
+	ms := func(d time.Duration) float64 { return round3(float64(d) / float64(time.Millisecond)) }
+	perUs := func(d time.Duration) float64 { return round3(float64(d) / float64(time.Microsecond) / float64(n)) }
+	s, l := med(b.server), med(b.self)
+	return &burst{Count: len(b.wall), WallMs: ms(med(b.wall)), ServerCPUMs: ms(s), LoadgenCPUMs: ms(l),
+		ServerCPUPerUs: perUs(s), LoadgenPerUs: perUs(l)}
 }
 
 // startProfile starts a CPU profile into path (nothing when empty) and
