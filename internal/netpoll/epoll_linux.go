@@ -16,8 +16,16 @@ type Poller struct {
 	rc   syscall.RawConn
 
 	mu       sync.RWMutex
-	handlers map[int32]Handler
-	closed   bool // epfd is closed (its number may be reused): no epoll_ctl
+	handlers []pollWatch // by descriptor: numbers are small and dense, and an
+	// index is one load where a map lookup hashes and probes cold memory
+	n      int  // descriptors watched
+	closed bool // epfd is closed (its number may be reused): no epoll_ctl
+}
+
+// pollWatch is one descriptor's handler, and whether it is edge-triggered.
+type pollWatch struct {
+	h    Handler
+	edge bool
 }
 
 // ErrClosed: the Poller was closed.
@@ -40,7 +48,7 @@ func New() (*Poller, error) {
 		_ = f.Close()
 		return nil, err
 	}
-	p := &Poller{epfd: epfd, f: f, rc: rc, handlers: make(map[int32]Handler)}
+	p := &Poller{epfd: epfd, f: f, rc: rc}
 	go p.run()
 	return p, nil
 }
@@ -65,18 +73,54 @@ func (p *Poller) Add(rc syscall.RawConn, h Handler) (int32, error) {
 // it, and since a batch collected before Remove may still call the
 // handler once (see Remove), the handler must not read a descriptor its
 // owner has closed.
-func (p *Poller) AddFD(fd int, h Handler) error {
+func (p *Poller) AddFD(fd int, h Handler) error { return p.add(fd, pollWatch{h: h}) }
+
+// AddFDEdge is AddFD, edge-triggered: h is called when input arrives, not
+// again while input is left unread. So h reads until a read returns less
+// than it asked for (or EAGAIN): each arrival after that calls it again.
+// That spares epoll a second look at every socket it reported, which a
+// reader of many sockets that each get one message at a time pays on every
+// message.
+func (p *Poller) AddFDEdge(fd int, h Handler) error { return p.add(fd, pollWatch{h: h, edge: true}) }
+
+func (p *Poller) add(fd int, w pollWatch) error {
+	if fd < 0 {
+		return os.NewSyscallError("epoll_ctl", syscall.EBADF)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		return ErrClosed
 	}
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(fd)}
+	ev := syscall.EpollEvent{Events: w.events(syscall.EPOLLIN | syscall.EPOLLRDHUP), Fd: int32(fd)}
 	if e := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); e != nil {
 		return os.NewSyscallError("epoll_ctl", e)
 	}
-	p.handlers[int32(fd)] = h
+	if fd >= len(p.handlers) {
+		p.handlers = append(p.handlers, make([]pollWatch, fd+1-len(p.handlers))...)
+	}
+	p.handlers[fd] = w
+	p.n++
 	return nil
+}
+
+// epollET is syscall.EPOLLET as the uint32 of an EpollEvent's Events.
+const epollET = 1 << 31
+
+// events adds the edge-triggered flag to events when w is edge-triggered.
+func (w pollWatch) events(events uint32) uint32 {
+	if w.edge && events != 0 {
+		events |= epollET
+	}
+	return events
+}
+
+// lookupLocked returns the watch of fd when its handler is h.
+func (p *Poller) lookupLocked(fd int32, h Handler) (pollWatch, bool) {
+	if fd < 0 || int(fd) >= len(p.handlers) || p.handlers[fd].h != h || h == nil {
+		return pollWatch{}, false
+	}
+	return p.handlers[fd], true
 }
 
 // Pause stops watching the socket's input until Resume (back-pressure: its
@@ -91,10 +135,11 @@ func (p *Poller) Resume(fd int32, h Handler) error {
 func (p *Poller) mod(fd int32, h Handler, events uint32) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed || p.handlers[fd] != h {
+	w, ok := p.lookupLocked(fd, h)
+	if p.closed || !ok {
 		return nil // removed, or the descriptor is another socket's now
 	}
-	ev := syscall.EpollEvent{Events: events, Fd: fd}
+	ev := syscall.EpollEvent{Events: w.events(events), Fd: fd}
 	if e := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_MOD, int(fd), &ev); e != nil {
 		return os.NewSyscallError("epoll_ctl", e)
 	}
@@ -107,10 +152,11 @@ func (p *Poller) mod(fd int32, h Handler, events uint32) error {
 func (p *Poller) Remove(fd int32, h Handler) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed || p.handlers[fd] != h {
+	if _, ok := p.lookupLocked(fd, h); p.closed || !ok {
 		return
 	}
-	delete(p.handlers, fd)
+	p.handlers[fd] = pollWatch{}
+	p.n--
 	_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil)
 }
 
@@ -118,7 +164,7 @@ func (p *Poller) Remove(fd int32, h Handler) {
 func (p *Poller) Len() int {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	return len(p.handlers)
+	return p.n
 }
 
 // Close stops the Poller's goroutine. The sockets are not closed.
@@ -129,7 +175,7 @@ func (p *Poller) Close() error {
 		return nil
 	}
 	p.closed = true
-	clear(p.handlers)
+	p.handlers, p.n = nil, 0
 	p.mu.Unlock()
 	return p.f.Close()
 }
@@ -158,8 +204,10 @@ func (p *Poller) run() {
 		ready = ready[:0]
 		p.mu.RLock()
 		for i := 0; i < n; i++ {
-			if h := p.handlers[events[i].Fd]; h != nil {
-				ready = append(ready, h)
+			if fd := events[i].Fd; int(fd) < len(p.handlers) {
+				if h := p.handlers[fd].h; h != nil {
+					ready = append(ready, h)
+				}
 			}
 		}
 		p.mu.RUnlock()

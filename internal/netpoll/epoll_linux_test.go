@@ -285,3 +285,58 @@ func TestAddFD(t *testing.T) {
 		t.Fatalf("AddFD on a closed poller: %v, want ErrClosed", err)
 	}
 }
+
+// nibbler reads two bytes per call, leaving the rest unread.
+type nibbler struct {
+	fd  int
+	got chan string
+}
+
+func (r *nibbler) OnReadable() {
+	b := make([]byte, 2)
+	n, err := syscall.Read(r.fd, b)
+	report(r.got, b, n, err)
+}
+
+// TestAddFDEdge: an edge-triggered handler is called on each arrival of
+// input, not again for input it left unread; Pause and Resume keep it
+// edge-triggered (Resume reports input that came meanwhile once).
+func TestAddFDEdge(t *testing.T) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Close(fds[0]); _ = syscall.Close(fds[1]) })
+	p := newPoller(t)
+	r := &nibbler{fd: fds[0], got: make(chan string, 8)}
+	if err := p.AddFDEdge(fds[0], r); err != nil {
+		t.Fatal(err)
+	}
+	if p.Len() != 1 {
+		t.Fatalf("Len = %d", p.Len())
+	}
+	_, _ = syscall.Write(fds[1], []byte("abcd"))
+	expect(t, r.got, "ab")
+	quiet(t, p, r.got) // "cd" is left: level-triggered would call again
+	_, _ = syscall.Write(fds[1], []byte("ef"))
+	expect(t, r.got, "cd") // the new arrival's call reads what was left first
+	quiet(t, p, r.got)
+
+	if err := p.Pause(int32(fds[0]), r); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = syscall.Write(fds[1], []byte("gh"))
+	quiet(t, p, r.got)
+	if err := p.Resume(int32(fds[0]), r); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, r.got, "ef")
+	quiet(t, p, r.got)
+	p.Remove(int32(fds[0]), r)
+	if p.Len() != 4 { // the marker sockets of the four quiet calls
+		t.Fatalf("Len after Remove = %d", p.Len())
+	}
+	if err := p.AddFDEdge(-1, r); err == nil {
+		t.Fatal("AddFDEdge of -1 succeeded")
+	}
+}

@@ -10,6 +10,7 @@ type Poller struct{}
 func New() (*Poller, error)                                   { return nil, ErrUnsupported }
 func (p *Poller) Add(syscall.RawConn, Handler) (int32, error) { return -1, ErrUnsupported }
 func (p *Poller) AddFD(int, Handler) error                    { return ErrUnsupported }
+func (p *Poller) AddFDEdge(int, Handler) error                { return ErrUnsupported }
 func (p *Poller) Pause(int32, Handler) error                  { return ErrUnsupported }
 func (p *Poller) Resume(int32, Handler) error                 { return ErrUnsupported }
 func (p *Poller) Remove(int32, Handler)                       {}

@@ -37,15 +37,22 @@ var (
 	errEOF      = errors.New("EOF")
 )
 
-// OnReadable reads what the socket has, without waiting.
+// OnReadable reads what the socket has, without waiting. The Poller is
+// edge-triggered for it: it reads until a read comes back short (the
+// socket was drained then; input arriving later calls it again).
 func (r *polledReader) OnReadable() {
 	bp := readBufs.Get().(*[]byte)
 	defer readBufs.Put(bp)
-	n, err := r.t.recv(*bp, syscall.MSG_DONTWAIT)
-	if err == syscall.EAGAIN {
-		return
+	for {
+		n, err := r.t.recv(*bp, syscall.MSG_DONTWAIT)
+		if err == syscall.EAGAIN {
+			return
+		}
+		r.input((*bp)[:n], err)
+		if err != nil || n < len(*bp) {
+			return // drained, at its end, or failed (input ended the client)
+		}
 	}
-	r.input((*bp)[:n], err)
 }
 
 // input handles what a read returned: data, or the end of the stream

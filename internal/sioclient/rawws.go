@@ -121,8 +121,8 @@ func (c *Client) dialRaw(ctx context.Context) ([]byte, error) {
 	hs := &handshake{key: keyB64, done: make(chan hsResult, 1)}
 	r := &polledReader{c: c, t: t, p: cfg.Poller, fd: int32(fd), hs: hs}
 	t.rd = r
-	c.polled = r // before the Poller can call r (AddFD's lock orders it)
-	if cfg.Poller == nil || cfg.Poller.AddFD(fd, r) != nil {
+	c.polled = r // before the Poller can call r (AddFDEdge's lock orders it)
+	if cfg.Poller == nil || cfg.Poller.AddFDEdge(fd, r) != nil {
 		c.polled = nil
 		// No Poller: read the answer here; c.run reads the rest.
 		stop := context.AfterFunc(ctx, func() { _ = t.close() })
