@@ -5,6 +5,8 @@
 // the medians.   node scripts/bench/table.js results.jsonl
 const fs = require('node:fs');
 
+const OPTIONAL = true; // a row only when some result has the metric
+
 const METRICS = {
   connect: [['connects_per_s', 'connects/s'], ['connect_latency.p50_ms', 'connect p50 ms'],
     ['connect_latency.p99_ms', 'connect p99 ms'], ['server_cpu_per_connect_us', 'server CPU µs/connect'],
@@ -14,7 +16,11 @@ const METRICS = {
     ['connect_failures', 'connect failures']],
   fanout: [['deliveries_per_s', 'deliveries/s'], ['server_cpu_per_delivery_us', 'server CPU µs/delivery'],
     ['latency.p50_ms', 'latency p50 ms'], ['latency.p99_ms', 'latency p99 ms'], ['latency.max_ms', 'latency max ms'],
-    ['lost', 'lost messages'], ['published', 'publishes'], ['loadgen_cpu_s', 'loadgen CPU s']],
+    ['lost', 'lost messages'], ['published', 'publishes'], ['loadgen_cpu_s', 'loadgen CPU s'],
+    // at a fixed rate only: one publish's burst (medians over its publishes)
+    ['burst.wall_ms', 'burst: publish to last delivery ms', OPTIONAL],
+    ['burst.server_cpu_per_delivery_us', 'burst: server CPU µs/delivery', OPTIONAL],
+    ['burst.loadgen_cpu_per_delivery_us', 'burst: loadgen CPU µs/delivery', OPTIONAL]],
   echo: [['acks_per_s', 'acks/s'], ['latency.p50_ms', 'ack p50 ms'], ['latency.p99_ms', 'ack p99 ms'],
     ['server_cpu_per_delivery_us', 'server CPU µs/ack']],
 };
@@ -49,7 +55,9 @@ for (const [sc, byTarget] of groups) {
   const any = byTarget.go[0] || byTarget.node[0];
   const kind = any.scenario;
   const n = any.n;
-  for (const [path, name] of METRICS[kind] || []) {
+  for (const [path, name, optional] of METRICS[kind] || []) {
+    const has = (rs) => rs.some((r) => typeof get(r, path) === 'number');
+    if (optional && !has(byTarget.go) && !has(byTarget.node)) continue;
     const cell = (rs) => {
       const v = rs.map((r) => get(r, path)).filter((x) => typeof x === 'number');
       if (rs.length && v.length === 0) v.push(0); // omitted zero (omitempty)
