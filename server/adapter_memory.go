@@ -201,7 +201,7 @@ func (a *MemoryAdapter) selectLocked(opts BroadcastOptions, out []*Socket) []*So
 func (a *MemoryAdapter) Broadcast(p *socketio.Packet, opts BroadcastOptions) {
 	enc := encodePacket(p, !opts.Flags.NoCompress, true)
 	volatile := opts.Flags.Volatile
-	a.apply(opts, func(s *Socket) { s.client.write(enc, volatile) })
+	a.apply(opts, func(s *Socket) { s.write(enc, volatile) })
 }
 
 // BroadcastWithAck implements Adapter.
@@ -214,7 +214,7 @@ func (a *MemoryAdapter) BroadcastWithAck(p *socketio.Packet, opts BroadcastOptio
 				ack(args)
 			}
 		})
-		s.client.write(enc, opts.Flags.Volatile)
+		s.write(enc, opts.Flags.Volatile)
 		n++
 	})
 	clientCount(n)

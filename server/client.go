@@ -40,11 +40,22 @@ func (c *client) onConnectTimeout() {
 // write sends encoded packets; volatile ones are dropped when the transport
 // cannot take them now.
 func (c *client) write(pkts []*engineio.Packet, volatile bool) {
-	if volatile && !c.conn.Writable() {
+	writeTo(c.srv, c.conn, pkts, volatile)
+}
+
+// write is client.write for a broadcast to s.
+func (s *Socket) write(pkts []*engineio.Packet, volatile bool) {
+	writeTo(s.nsp.srv, s.conn, pkts, volatile)
+}
+
+// writeTo sends encoded packets on conn; volatile ones are dropped when
+// they could not leave at once.
+func writeTo(srv *Server, conn *engineio.Session, pkts []*engineio.Packet, volatile bool) {
+	if volatile && !conn.Writable() {
 		return
 	}
-	if err := c.conn.Send(pkts...); err == engineio.ErrSlowClient {
-		c.srv.log.Warn("slow client disconnected", "sid", c.conn.ID())
+	if err := conn.Send(pkts...); err == engineio.ErrSlowClient {
+		srv.log.Warn("slow client disconnected", "sid", conn.ID())
 	}
 }
 

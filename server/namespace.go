@@ -161,7 +161,7 @@ func (n *Namespace) nextAckID() int64 { return n.ackIDs.Add(1) - 1 }
 
 // add runs the middlewares for a new socket and connects it.
 func (n *Namespace) add(c *client, auth json.RawMessage) {
-	s := &Socket{id: engineio.GenerateID(), nsp: n, client: c, auth: auth, issued: time.Now()}
+	s := &Socket{id: engineio.GenerateID(), nsp: n, client: c, conn: c.conn, auth: auth, issued: time.Now()}
 	n.mu.RLock()
 	mws := n.middlewares
 	n.mu.RUnlock()

@@ -33,11 +33,18 @@ var ErrShut = errors.New("netpoll: descriptor shut")
 // NewFD returns the FD of the socket behind rc. The socket must stay open
 // until Shut.
 func NewFD(rc syscall.RawConn) (*FD, error) {
-	f := &FD{fd: -1}
-	if err := rc.Control(func(fd uintptr) { f.fd = int(fd) }); err != nil {
+	f := new(FD)
+	if err := f.Init(rc); err != nil {
 		return nil, err
 	}
 	return f, nil
+}
+
+// Init makes f, a zero FD embedded in its owner's memory, the FD of the
+// socket behind rc (NewFD allocates one).
+func (f *FD) Init(rc syscall.RawConn) error {
+	f.fd = -1
+	return rc.Control(func(fd uintptr) { f.fd = int(fd) })
 }
 
 // Int returns the descriptor number (for a Poller's AddFD).

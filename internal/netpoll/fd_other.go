@@ -23,6 +23,9 @@ var ErrShut = errors.New("netpoll: descriptor shut")
 // NewFD returns the FD of the socket behind rc.
 func NewFD(rc syscall.RawConn) (*FD, error) { return &FD{rc: rc}, nil }
 
+// Init makes f the FD of the socket behind rc.
+func (f *FD) Init(rc syscall.RawConn) error { f.rc = rc; return nil }
+
 // Int returns -1: there is no Poller here.
 func (f *FD) Int() int { return -1 }
 

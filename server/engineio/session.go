@@ -69,8 +69,22 @@ func (p *poll) signal(final PacketType) {
 // Lock order: inMu before mu. mu guards the output queue and the transport
 // state and is never held while calling the handler or doing I/O.
 type Session struct {
-	id  string
-	srv *Server
+	// What a send and a flush read come first, in two cache lines: a
+	// broadcast reads them for thousands of sessions, each a cache miss of
+	// its own. (Session's size class, 384 bytes, keeps them aligned.)
+	mu        sync.Mutex
+	state     state
+	transport transportKind
+	writing   bool // the output is being written (a writer goroutine, or a flusher)
+	holding   bool // the dispatcher handles a burst: Send holds frames (hold.go)
+	queue     []*Packet
+	queued    int
+	ws        *wsConn
+	srv       *Server
+	partial   []byte    // the rest of a frame written only in part, first out
+	spare     []*Packet // the writer's last batch, reused
+
+	id string
 
 	// What the handshake request said, kept for the upper layers.
 	header     string // packHeader
@@ -78,22 +92,12 @@ type Session struct {
 	remoteAddr string
 	secure     bool
 
-	mu        sync.Mutex
-	state     state
-	transport transportKind
-	queue     []*Packet
-	spare     []*Packet // the writer's last batch, reused
-	queued    int
-	writing   bool  // a WebSocket writer goroutine is running
 	poll      *poll // pending GET (polling)
 	posting   bool  // a POST is being handled (polling)
-	ws        *wsConn
-	partial   []byte // the rest of a frame written only in part, first out
-	upgrading bool   // a probe WebSocket is in progress or done
+	upgrading bool  // a probe WebSocket is in progress or done
 	timer     *time.Timer
 	pongWait  bool          // a ping is out, its pong not yet in
 	refreshed bool          // the pong wait was extended once by other traffic
-	holding   bool          // the dispatcher handles a burst: Send holds frames (hold.go)
 	watched   bool          // on the server's hold watch
 	heldAt    time.Duration // holdClock when the first frame was held; 0: none
 
@@ -561,19 +565,27 @@ func (s *Session) dispatch() {
 	}
 }
 
-// wsConn is the WebSocket transport of a session. nc, raw and deflate are
-// set once; conn is guarded by gmu; the other fields by the session's mu.
+// wsConn is the WebSocket transport of a session. nc, fd, sock and deflate
+// are set once; conn is guarded by gmu; the other fields by the session's
+// mu.
+//
+// What an inline write reads comes first, the descriptor with it, in the
+// first 64 bytes: a broadcast reads them for thousands of connections,
+// each a cache miss of its own. (Its size, 120 bytes, falls in the
+// 128-byte size class, whose objects are 64-byte aligned.)
 type wsConn struct {
-	gmu      sync.Mutex               // guards conn's making (see gorilla)
-	conn     *websocket.Conn          // gorilla's; nil until needed for a fast-path session
-	nc       net.Conn                 // the connection
-	rd       atomic.Pointer[wsReader] // set when a Poller reads the input
-	final    []byte                   // a close frame to write last when not flushing
-	fd       *netpoll.FD              // for inline writes and the Poller; nil when unavailable
-	deflate  bool                     // permessage-deflate negotiated
-	closing  bool                     // the session ended: flush (or not) and close conn
-	flush    bool                     // write the queue before closing
-	finished bool                     // conn closed
+	fd       *netpoll.FD // &sock, for inline writes and the Poller; nil when there is no descriptor
+	deflate  bool        // permessage-deflate negotiated
+	closing  bool        // the session ended: flush (or not) and close conn
+	flush    bool        // write the queue before closing
+	finished bool        // conn closed
+	sock     netpoll.FD
+
+	gmu   sync.Mutex               // guards conn's making (see gorilla)
+	conn  *websocket.Conn          // gorilla's; nil until needed for a fast-path session
+	nc    net.Conn                 // the connection
+	rd    atomic.Pointer[wsReader] // set when a Poller reads the input
+	final []byte                   // a close frame to write last when not flushing
 }
 
 // closeConn closes the connection, after taking it off its Poller (a

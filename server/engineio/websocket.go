@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/tradedash/realtime/internal/netpoll"
 )
 
 // heldConn holds what gorilla's upgrader writes into a connection (its
@@ -83,8 +82,8 @@ func (s *Session) newWSConn(conn *websocket.Conn, r *http.Request) *wsConn {
 // 101 answer accepted permessage-deflate.
 func newLazyWSConn(c net.Conn, compress bool) *wsConn {
 	w := &wsConn{nc: c, deflate: compress}
-	if rc, err := syscallConnOf(c); err == nil {
-		w.fd, _ = netpoll.NewFD(rc)
+	if rc, err := syscallConnOf(c); err == nil && w.sock.Init(rc) == nil {
+		w.fd = &w.sock
 	}
 	return w
 }
