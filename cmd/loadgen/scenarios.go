@@ -76,13 +76,19 @@ func (g *generator) idleScenario(ctx context.Context, res *result) error {
 // histogram.
 const ringSize = 1 << 16
 
+// countShards: the receive counts are kept per shard of clients (k mod
+// countShards), like the other per-delivery counters, so that the Pollers
+// do not update one shared counter with every delivery of a burst.
+const countShards = 8
+
 type fanout struct {
-	counts   [ringSize]atomic.Int32
-	expected int32
-	full     chan struct{} // a publish reached every client
-	shards   [64]fanShard  // by client number, as the histogram's
-	bad      atomic.Int64  // payloads without seq/t
-	hist     histogram
+	counts      [countShards][ringSize]atomic.Int32
+	expected    int32              // clients connected
+	shardExpect [countShards]int32 // of which in each shard
+	full        chan struct{}      // a publish reached every client
+	shards      [64]fanShard       // by client number, as the histogram's
+	bad         atomic.Int64       // payloads without seq/t
+	hist        histogram
 }
 
 // fanShard counts the deliveries of the clients k with k&63 == its index.
@@ -150,11 +156,28 @@ func (f *fanout) onQuote(k int, ev sioclient.Event) {
 			break
 		}
 	}
-	if f.counts[seq%ringSize].Add(1) == f.expected {
+	sk := k & (countShards - 1)
+	if f.counts[sk][seq%ringSize].Add(1) == f.shardExpect[sk] && f.count(seq) >= f.expected {
 		select {
 		case f.full <- struct{}{}:
 		default:
 		}
+	}
+}
+
+// count returns how many clients received publish seq.
+func (f *fanout) count(seq int64) int32 {
+	var n int32
+	for i := range f.counts {
+		n += f.counts[i][seq%ringSize].Load()
+	}
+	return n
+}
+
+// reset zeroes the counts of publish seq (a ring slot reused).
+func (f *fanout) reset(seq int64) {
+	for i := range f.counts {
+		f.counts[i][seq%ringSize].Store(0)
 	}
 }
 
@@ -169,6 +192,11 @@ func (g *generator) fanoutScenario(ctx context.Context, res *result) error {
 		return err
 	}
 	f.expected = int32(res.Connected)
+	for k, c := range g.clients {
+		if c != nil {
+			f.shardExpect[k&(countShards-1)]++
+		}
+	}
 	hc := g.httpClient()
 	emitURL := g.o.url + "/internal/emit"
 	publish := func(seq int64) error {
@@ -209,7 +237,7 @@ func (g *generator) fanoutScenario(ctx context.Context, res *result) error {
 			if d := time.Until(at); d > 0 {
 				time.Sleep(d)
 			}
-			f.counts[seq%ringSize].Store(0)
+			f.reset(seq)
 			select {
 			case <-f.full: // a late signal of an earlier burst
 			default:
@@ -227,7 +255,7 @@ func (g *generator) fanoutScenario(ctx context.Context, res *result) error {
 			if seq >= w {
 				old := seq - w
 				giveUp := sent[old].Add(2 * time.Second)
-				for f.counts[old%ringSize].Load() < f.expected && time.Now().Before(giveUp) {
+				for f.count(old) < f.expected && time.Now().Before(giveUp) {
 					select {
 					case <-f.full:
 					case <-time.After(time.Until(giveUp)):
@@ -235,7 +263,7 @@ func (g *generator) fanoutScenario(ctx context.Context, res *result) error {
 					}
 				}
 			}
-			f.counts[seq%ringSize].Store(0)
+			f.reset(seq)
 			sent = append(sent, time.Now())
 			if pubErr = publish(seq); pubErr != nil {
 				break
@@ -306,7 +334,7 @@ type burstStats struct {
 // publish is due: that burst is not counted), then records its cost from
 // b0, the clocks read just before the publish.
 func (b *burstStats) wait(g *generator, f *fanout, seq int64, b0 burstClock, next time.Time) {
-	for f.counts[seq%ringSize].Load() < f.expected {
+	for f.count(seq) < f.expected {
 		d := time.Until(next)
 		if d <= 0 {
 			return

@@ -82,6 +82,12 @@ type Config struct {
 
 // Client is one Socket.IO connection to the default namespace.
 type Client struct {
+	// What each event read reads, first: a load generator holds thousands
+	// of clients and each of their events is a cache miss of its own.
+	onEvent   func(Event)   // cfg.OnEvent
+	lastEvent string        // the name of the last event read (see eventName)
+	polled    *polledReader // set when a Poller reads the input
+
 	cfg  Config
 	tr   transport
 	sid  string // Engine.IO session id
@@ -93,14 +99,15 @@ type Client struct {
 	nextID uint64
 	acks   map[uint64]AckFunc
 
-	polled *polledReader // set when a Poller reads the input
-
-	lastEvent string // the name of the last event read (see eventName)
-
 	connected chan error // the CONNECT answer, once
 	done      chan struct{}
 	closeOnce sync.Once
 	err       error // why done closed; read after <-done
+}
+
+// newClient returns a client of cfg, not connected yet.
+func newClient(cfg Config) *Client {
+	return &Client{cfg: cfg, onEvent: cfg.OnEvent, connected: make(chan error, 1), done: make(chan struct{})}
 }
 
 // transport is the wire: it writes Engine.IO packets and runs the read loop.
@@ -124,7 +131,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	c := &Client{cfg: cfg, connected: make(chan error, 1), done: make(chan struct{})}
+	c := newClient(cfg)
 	var (
 		open []byte
 		err  error

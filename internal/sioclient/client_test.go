@@ -513,7 +513,7 @@ func TestPolledFrames(t *testing.T) {
 
 	for _, step := range []int{1, 7, 4096, len(stream)} {
 		ev := newEvents()
-		c := &Client{cfg: Config{OnEvent: ev.on}, connected: make(chan error, 1), done: make(chan struct{})}
+		c := newClient(Config{OnEvent: ev.on})
 		r := &polledReader{c: c}
 		var pending []byte
 		for i := 0; i < len(stream); i += step {

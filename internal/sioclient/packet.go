@@ -71,14 +71,14 @@ func (c *Client) handleSocketIO(p []byte, at time.Time) error {
 		return &Error{Code: CodeClosed, Message: "io server disconnect"}
 	case '2': // EVENT (an ack the server asks for is not answered)
 		_, data := splitID(p)
-		if c.cfg.OnEvent == nil {
+		if c.onEvent == nil {
 			return nil
 		}
 		name, ok := c.eventName(data)
 		if !ok {
 			return &Error{Code: CodeProtocol, Message: "bad event " + strconv.Quote(string(data))}
 		}
-		c.cfg.OnEvent(Event{Name: name, Data: data, At: at})
+		c.onEvent(Event{Name: name, Data: data, At: at})
 	case '3': // ACK
 		id, data := splitID(p)
 		if id < 0 {
