@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/tradedash/realtime/internal/netpoll"
 )
 
 // TestBroadcastFlushOrder: broadcast packets (written by the flushers) and
@@ -94,5 +96,70 @@ func TestBroadcastToClientNotReading(t *testing.T) {
 		if !strings.HasPrefix(got, want) || len(got) != len(want)+len(payload) {
 			t.Fatalf("frame %d: %.20q (%d bytes)", i, got, len(got))
 		}
+	}
+}
+
+// TestCloseWhileBroadcasting: sessions closed without flushing while
+// broadcasts are written to them (by the flushers, on the descriptor
+// itself). Each client gets an in-order prefix of the broadcasts, then the
+// end of the connection; once closed, the session's descriptor refuses
+// every call (netpoll.ErrShut), so no write can reach a number Go has
+// closed and handed to another socket.
+func TestCloseWhileBroadcasting(t *testing.T) {
+	for _, fast := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fast=%v", fast), func(t *testing.T) {
+			e := startEngineWith(t, Config{PingInterval: time.Minute, PingTimeout: time.Minute}, false, fast)
+			const clients = 16
+			conns := make([]*websocket.Conn, clients)
+			sessions := make([]*Session, clients)
+			for i := range conns {
+				conns[i] = e.mustDial(t, "?EIO=4&transport=websocket")
+				readText(t, conns[i]) // open
+				sessions[i] = e.nextSession(t).s
+			}
+			// The broadcaster runs from before the first close until after
+			// the last one.
+			var (
+				wg      sync.WaitGroup
+				started = make(chan struct{})
+				closed  atomic.Bool
+			)
+			wg.Go(func() {
+				for n := 0; !closed.Load(); n++ {
+					p := NewMessage([]byte(fmt.Sprintf("b%d", n)), false).Share()
+					for _, s := range sessions {
+						_ = s.Send(p)
+					}
+					if n == 0 {
+						close(started)
+					}
+				}
+			})
+			<-started
+			for _, s := range sessions {
+				s.close("transport error", nil, false)
+			}
+			closed.Store(true)
+			wg.Wait()
+			for i, c := range conns {
+				frames, _ := readUntilClose(t, c)
+				for n, f := range frames {
+					if f != fmt.Sprintf("4b%d", n) {
+						t.Fatalf("client %d: frame %d is %q", i, n, f)
+					}
+				}
+				s := sessions[i]
+				s.mu.Lock()
+				w := s.ws
+				s.mu.Unlock()
+				if w == nil || w.fd == nil {
+					t.Fatalf("session %d: no WebSocket descriptor", i)
+				}
+				waitFor(t, "the descriptor shut", func() bool {
+					_, err := w.fd.Send([]byte("x"))
+					return err == netpoll.ErrShut
+				})
+			}
+		})
 	}
 }
