@@ -46,7 +46,7 @@ type Socket struct {
 	nsp    *Namespace
 	client *client
 	conn   *engineio.Session // client.conn: a broadcast reads it here, one cache line fewer per recipient
-	auth   json.RawMessage // the CONNECT packet's auth ({} when absent)
+	auth   json.RawMessage   // the CONNECT packet's auth ({} when absent)
 	issued time.Time
 
 	identity  Identity // written by middleware before the socket connects
