@@ -3,6 +3,7 @@
 package netpoll
 
 import (
+	"cmp"
 	"net"
 	"syscall"
 	"testing"
@@ -241,27 +242,37 @@ func TestReadWriteDoNotAllocate(t *testing.T) {
 	}
 }
 
-// fdReader reads a bare descriptor (AddFD's callers own theirs).
+// fdReader reads a bare descriptor (AddFD's callers own theirs), at most
+// size bytes per call (64 when 0).
 type fdReader struct {
-	fd  int
-	got chan string
+	fd   int
+	got  chan string
+	size int
 }
 
 func (r *fdReader) OnReadable() {
-	b := make([]byte, 64)
+	b := make([]byte, cmp.Or(r.size, 64))
 	n, err := syscall.Read(r.fd, b)
 	report(r.got, b, n, err)
+}
+
+// socketPair returns a connected pair of non-blocking Unix stream sockets,
+// closed at the test's end.
+func socketPair(t *testing.T) [2]int {
+	t.Helper()
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Close(fds[0]); _ = syscall.Close(fds[1]) })
+	return fds
 }
 
 // TestAddFD watches a bare descriptor (a socket pair's end that no
 // net.Conn holds): its input is reported, Remove stops that, and a closed
 // Poller refuses it.
 func TestAddFD(t *testing.T) {
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = syscall.Close(fds[0]); _ = syscall.Close(fds[1]) })
+	fds := socketPair(t)
 	p := newPoller(t)
 	r := &fdReader{fd: fds[0], got: make(chan string, 4)}
 	if err := p.AddFD(fds[0], r); err != nil {
@@ -286,29 +297,13 @@ func TestAddFD(t *testing.T) {
 	}
 }
 
-// nibbler reads two bytes per call, leaving the rest unread.
-type nibbler struct {
-	fd  int
-	got chan string
-}
-
-func (r *nibbler) OnReadable() {
-	b := make([]byte, 2)
-	n, err := syscall.Read(r.fd, b)
-	report(r.got, b, n, err)
-}
-
 // TestAddFDEdge: an edge-triggered handler is called on each arrival of
 // input, not again for input it left unread; Pause and Resume keep it
 // edge-triggered (Resume reports input that came meanwhile once).
 func TestAddFDEdge(t *testing.T) {
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = syscall.Close(fds[0]); _ = syscall.Close(fds[1]) })
+	fds := socketPair(t)
 	p := newPoller(t)
-	r := &nibbler{fd: fds[0], got: make(chan string, 8)}
+	r := &fdReader{fd: fds[0], got: make(chan string, 8), size: 2} // leaves the rest unread
 	if err := p.AddFDEdge(fds[0], r); err != nil {
 		t.Fatal(err)
 	}

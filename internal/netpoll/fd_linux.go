@@ -6,7 +6,6 @@ import (
 	"errors"
 	"sync"
 	"syscall"
-	"unsafe"
 )
 
 // FD is a socket's descriptor for direct non-blocking sends and receives.
@@ -52,33 +51,18 @@ func (f *FD) Int() int { return f.fd }
 
 // Send writes b without waiting: the bytes written (possibly fewer than
 // len(b)), or syscall.EAGAIN when the send buffer has no room at all. It
-// never raises SIGPIPE; a reset connection is an error.
+// never raises SIGPIPE; a reset connection is an error. (sendto without an
+// address is write(2) minus the VFS layer's work.)
 func (f *FD) Send(b []byte) (int, error) {
-	if len(b) == 0 {
-		return 0, nil
-	}
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	if f.shut {
-		return 0, ErrShut
-	}
-	for {
-		// sendto without an address: write(2) minus the VFS layer's work.
-		n, _, e := syscall.Syscall6(syscall.SYS_SENDTO, uintptr(f.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
-			syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL, 0, 0)
-		switch e {
-		case 0:
-			return int(n), nil
-		case syscall.EINTR:
-			continue
-		}
-		return 0, e
-	}
+	return f.call(Sendto, b, syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL)
 }
 
 // Recv reads into b without waiting: n > 0 bytes, or n == 0 with a nil
 // error at the end of the stream, or syscall.EAGAIN when nothing is there.
-func (f *FD) Recv(b []byte) (int, error) {
+func (f *FD) Recv(b []byte) (int, error) { return f.call(Recvfrom, b, syscall.MSG_DONTWAIT) }
+
+// call runs one system call on the descriptor unless it is shut.
+func (f *FD) call(sys func(int, []byte, int) (int, error), b []byte, flags int) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
@@ -87,17 +71,7 @@ func (f *FD) Recv(b []byte) (int, error) {
 	if f.shut {
 		return 0, ErrShut
 	}
-	for {
-		n, _, e := syscall.Syscall6(syscall.SYS_RECVFROM, uintptr(f.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
-			syscall.MSG_DONTWAIT, 0, 0)
-		switch e {
-		case 0:
-			return int(n), nil
-		case syscall.EINTR:
-			continue
-		}
-		return 0, e
-	}
+	return sys(f.fd, b, flags)
 }
 
 // Shut waits for the calls in flight and fails every later one with

@@ -30,23 +30,19 @@ func (f *FD) Init(rc syscall.RawConn) error { f.rc = rc; return nil }
 func (f *FD) Int() int { return -1 }
 
 // Send writes b without waiting (syscall.EAGAIN when nothing fits).
-func (f *FD) Send(b []byte) (int, error) {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	if f.shut {
-		return 0, ErrShut
-	}
-	return Write(f.rc, b)
-}
+func (f *FD) Send(b []byte) (int, error) { return f.call(Write, b) }
 
 // Recv reads into b without waiting (syscall.EAGAIN when nothing is there).
-func (f *FD) Recv(b []byte) (int, error) {
+func (f *FD) Recv(b []byte) (int, error) { return f.call(Read, b) }
+
+// call runs one call on the socket unless the FD is shut.
+func (f *FD) call(op func(syscall.RawConn, []byte) (int, error), b []byte) (int, error) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	if f.shut {
 		return 0, ErrShut
 	}
-	return Read(f.rc, b)
+	return op(f.rc, b)
 }
 
 // Shut fails every later call with ErrShut.

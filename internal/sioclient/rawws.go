@@ -15,8 +15,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unsafe"
 
+	"github.com/tradedash/realtime/internal/netpoll"
 	"github.com/tradedash/realtime/internal/wsframe"
 )
 
@@ -303,17 +303,14 @@ func (t *rawWS) send(b []byte) error {
 		return errClosedFD
 	}
 	for len(b) > 0 {
-		n, _, e := syscall.Syscall6(syscall.SYS_SENDTO, uintptr(t.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
-			syscall.MSG_NOSIGNAL, 0, 0)
+		n, err := netpoll.Sendto(t.fd, b, syscall.MSG_NOSIGNAL)
 		switch {
-		case e == syscall.EINTR:
-		case e == syscall.EAGAIN:
+		case err == syscall.EAGAIN:
 			return errors.New("send timed out")
-		case e != 0:
-			return e
-		default:
-			b = b[n:]
+		case err != nil:
+			return err
 		}
+		b = b[n:]
 	}
 	return nil
 }
@@ -327,17 +324,7 @@ func (t *rawWS) recv(b []byte, flags int) (int, error) {
 	if t.closed {
 		return 0, errClosedFD
 	}
-	for {
-		n, _, e := syscall.Syscall6(syscall.SYS_RECVFROM, uintptr(t.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
-			uintptr(flags), 0, 0)
-		if e == syscall.EINTR {
-			continue
-		}
-		if e != 0 {
-			return 0, e
-		}
-		return int(n), nil
-	}
+	return netpoll.Recvfrom(t.fd, b, flags)
 }
 
 // close shuts the socket down (which wakes a read or a send blocked on it)

@@ -12,6 +12,20 @@ import (
 	"github.com/tradedash/realtime/internal/netpoll"
 )
 
+// dialSessions opens n WebSocket sessions: the clients (their open packet
+// read) and the server's sessions, in the same order.
+func dialSessions(t *testing.T, e *testEngine, n int) ([]*websocket.Conn, []*Session) {
+	t.Helper()
+	conns := make([]*websocket.Conn, n)
+	sessions := make([]*Session, n)
+	for i := range conns {
+		conns[i] = e.mustDial(t, "?EIO=4&transport=websocket")
+		readText(t, conns[i]) // open
+		sessions[i] = e.nextSession(t).s
+	}
+	return conns, sessions
+}
+
 // TestBroadcastFlushOrder: broadcast packets (written by the flushers) and
 // direct ones (written inline) sent to several sessions from several
 // goroutines reach every client whole and, per sender, in order; packets
@@ -19,13 +33,7 @@ import (
 func TestBroadcastFlushOrder(t *testing.T) {
 	e := startEngine(t, Config{PingInterval: time.Minute, PingTimeout: time.Minute}, false)
 	const clients, perSender = 8, 300
-	conns := make([]*websocket.Conn, clients)
-	sessions := make([]*Session, clients)
-	for i := range conns {
-		conns[i] = e.mustDial(t, "?EIO=4&transport=websocket")
-		readText(t, conns[i]) // open
-		sessions[i] = e.nextSession(t).s
-	}
+	conns, sessions := dialSessions(t, e, clients)
 	var wg sync.WaitGroup
 	// sender "b": one shared packet per round to every session (a broadcast)
 	wg.Go(func() {
@@ -109,14 +117,7 @@ func TestCloseWhileBroadcasting(t *testing.T) {
 	for _, fast := range []bool{false, true} {
 		t.Run(fmt.Sprintf("fast=%v", fast), func(t *testing.T) {
 			e := startEngineWith(t, Config{PingInterval: time.Minute, PingTimeout: time.Minute}, false, fast)
-			const clients = 16
-			conns := make([]*websocket.Conn, clients)
-			sessions := make([]*Session, clients)
-			for i := range conns {
-				conns[i] = e.mustDial(t, "?EIO=4&transport=websocket")
-				readText(t, conns[i]) // open
-				sessions[i] = e.nextSession(t).s
-			}
+			conns, sessions := dialSessions(t, e, 16)
 			// The broadcaster runs from before the first close until after
 			// the last one.
 			var (
