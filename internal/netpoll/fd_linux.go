@@ -13,8 +13,9 @@ import (
 // A call through the connection's syscall.RawConn takes the net package's
 // descriptor lock, resets its poll descriptor and goes through two
 // interfaces and a closure: on a broadcast to thousands of sockets each of
-// those is cold memory of another connection, and together they cost a
-// third of the user-side time of a delivery. An FD touches only itself.
+// those is cold memory of another connection, and together they cost
+// nearly a third (29 %) of the user-side time of a delivery. An FD touches
+// only itself.
 //
 // What RawConn guaranteed, FD guarantees to its owner's discipline: the
 // socket is closed only after Shut, which waits for the calls in flight and
